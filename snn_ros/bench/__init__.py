@@ -1,0 +1,1 @@
+"""Benchmarks (``snn-ros bench ...``): figures and ratios against peers run alongside."""

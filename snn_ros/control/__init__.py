@@ -1,0 +1,1 @@
+"""Control: the Controller (events and reward in, motor command out)."""

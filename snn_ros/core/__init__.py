@@ -1,0 +1,1 @@
+"""Core: time, neuron models, network, the event-driven engine, plasticity, weight files."""

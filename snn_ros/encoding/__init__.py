@@ -1,0 +1,1 @@
+"""Encoding: frame-to-event emulation, event codecs, spike codes and input maps."""

@@ -1,0 +1,1 @@
+"""The embedded world: track, differential-drive robot, camera and task reward."""
