@@ -1,0 +1,32 @@
+"""
+The ``main()`` of every node: init, build, spin, shut down cleanly.
+
+A node whose construction fails on a bad parameter or configuration file logs the
+reason and exits with status 2, so ``ros2 launch`` shows why it did not start.
+"""
+
+import sys
+
+import rclpy
+from rclpy.executors import ExternalShutdownException
+
+
+def run(node_class, args=None):
+    """Spin a node of ``node_class`` until shutdown; return the process exit status."""
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = node_class()
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except (ValueError, OSError) as error:
+        print(f'[{node_class.__name__}] cannot start: {error}', file=sys.stderr, flush=True)
+        return 2
+    finally:
+        if node is not None:
+            node.close()
+            node.destroy_node()
+        if rclpy.ok():
+            rclpy.shutdown()
+    return 0

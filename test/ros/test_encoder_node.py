@@ -1,0 +1,94 @@
+"""encoder_node over DDS: frames in, the emulator's events out, bad frames counted."""
+
+from diagnostic_msgs.msg import DiagnosticArray
+from event_camera_msgs.msg import EventPacket
+import numpy as np
+import pytest
+from sensor_msgs.msg import Image
+
+from snn_ros.encoding.codecs import PacketDecoder
+from snn_ros.encoding.emulator import DvsEmulator, EmulatorParams
+from snn_ros.encoding.packets import SensorClock
+from snn_ros.ros import convert, qos
+
+W, H = 48, 32
+FRAME_NS = 33_333_333
+T0_NS = 1_700_000_000_000_000_000
+
+
+def moving_edge(k):
+    """Frame k of a bright edge moving right by 1.5 px per frame over a textured floor."""
+    x = np.arange(W)[None, :] - 1.5 * k
+    frame = np.where(x < 8, 200, 40) + (np.arange(H)[:, None] % 7) * 3
+    return np.broadcast_to(frame, (H, W)).astype(np.uint8)
+
+
+def decode_all(packets):
+    decoder, clock, out = PacketDecoder(), SensorClock(), []
+    for msg in sorted(packets, key=lambda m: m.seq):
+        events, _ = decoder.decode(msg.encoding, convert.packet_bytes(msg), msg.width,
+                                   msg.height, msg.time_base, msg.seq)
+        if events.shape[0]:
+            events['t'] += clock.offset(convert.stamp_to_ns(msg.header.stamp), msg.time_base,
+                                        int(events['t'][0]))
+        out.append(events)
+    return np.concatenate(out), decoder
+
+
+@pytest.mark.ros
+@pytest.mark.parametrize('encoding', ['evt3', 'mono'])
+def test_frames_become_the_emulators_events(probe, processes, encoding):
+    processes.launch('encoder.launch.py', 'encoder_node',
+                     ['-p', f'encoding:={encoding}', '-p', 'seed:=7'],
+                     image_topic='/test/image', events_topic='/test/events')
+    packets = probe.collect(EventPacket, '/test/events', qos.SENSOR)
+    pub = probe.node.create_publisher(Image, '/test/image', qos.COMMAND)
+    probe.wait_for_subscriber(pub)
+    frames = [moving_edge(k) for k in range(12)]
+    for k, frame in enumerate(frames):
+        pub.publish(convert.array_to_image(frame, 'mono8', T0_NS + k * FRAME_NS, 'cam'))
+        probe.spin_for(0.03)
+
+    emulator = DvsEmulator(W, H, EmulatorParams(), np.random.default_rng(7))
+    expected = np.concatenate([emulator.step(f, T0_NS + k * FRAME_NS)
+                               for k, f in enumerate(frames)])
+    assert expected.shape[0] > 100
+    probe.wait_for(lambda: sum(len(m.events) for m in packets) and
+                   decode_all(packets)[0].shape[0] >= expected.shape[0], 30, 'all events')
+    got, decoder = decode_all(packets)
+    assert decoder.seq_gaps == 0
+    assert all(m.width == W and m.height == H and m.encoding == encoding for m in packets)
+    assert all(m.header.frame_id == 'cam' for m in packets)
+    for field in ('x', 'y', 'p'):
+        np.testing.assert_array_equal(got[field], expected[field])
+    # Both encodings carry microseconds; the times are the emulator's, truncated.
+    np.testing.assert_array_equal(got['t'], T0_NS + (expected['t'] - T0_NS) // 1000 * 1000)
+
+
+@pytest.mark.ros
+def test_bad_frames_are_counted_and_the_node_keeps_running(probe, processes):
+    processes.launch('encoder.launch.py', 'encoder_node', ['-p', 'diagnostics_period_s:=0.2'],
+                     image_topic='/test/image', events_topic='/test/events')
+    packets = probe.collect(EventPacket, '/test/events', qos.SENSOR)
+    diagnostics = probe.collect(DiagnosticArray, '/diagnostics', qos.COMMAND)
+    pub = probe.node.create_publisher(Image, '/test/image', qos.COMMAND)
+    probe.wait_for_subscriber(pub)
+
+    wrong_step = convert.array_to_image(moving_edge(0), 'mono8', T0_NS)
+    wrong_step.step = W - 1
+    unknown = convert.array_to_image(moving_edge(0), 'mono8', T0_NS)
+    unknown.encoding = 'yuv422'
+    backwards = [convert.array_to_image(moving_edge(k), 'mono8', T0_NS + t)
+                 for k, t in ((0, 2 * FRAME_NS), (1, FRAME_NS))]
+    for msg in [wrong_step, unknown] + backwards:
+        pub.publish(msg)
+        probe.spin_for(0.05)
+    for k in range(2, 6):  # good frames after the bad ones still give events
+        pub.publish(convert.array_to_image(moving_edge(k), 'mono8', T0_NS + (k + 1) * FRAME_NS))
+        probe.spin_for(0.05)
+
+    def dropped():
+        values = {kv.key: kv.value for d in diagnostics for s in d.status for kv in s.values}
+        return int(values.get('frames_dropped', 0))
+    probe.wait_for(lambda: dropped() >= 3 and packets, 30, 'three drops and fresh events')
+    assert dropped() == 3
