@@ -1,0 +1,315 @@
+"""
+``controller_node``: events and reward in, ``cmd_vel`` out, learning while it drives.
+
+Subscribes ``events`` (``event_camera_msgs/EventPacket`` from ``encoder_node`` or a
+real driver) and ``reward`` (``std_msgs/Float32`` or ``Float64``); publishes
+``cmd_vel`` (``Twist`` or ``TwistStamped``) at ``publish_rate_hz``, ``~/raster``
+(spike raster, mono8 ``Image``), ``~/rates`` and ``/diagnostics``. Services:
+``~/save_weights``, ``~/load_weights``, ``~/reset`` (``std_srvs/Trigger``) and
+``~/set_learning`` (``std_srvs/SetBool``).
+
+Time: event times are mapped from sensor time to ROS time (the node's clock, so
+sim time when ``use_sim_time`` is set); the network runs in continuous time up to
+the newest event, and up to ``now - max_input_delay_s`` when the scene is quiet.
+Safety: speeds are clamped; zero velocity is published, and learning paused, while
+the newest input is older than ``input_timeout_s``. Bad input is counted, logged
+(throttled) and dropped; input beyond ``max_event_rate_hz`` is dropped and counted.
+"""
+
+import math
+from pathlib import Path
+import time
+
+from diagnostic_msgs.msg import DiagnosticArray
+from event_camera_msgs.msg import EventPacket
+from geometry_msgs.msg import Twist, TwistStamped
+import numpy as np
+from rcl_interfaces.msg import SetParametersResult
+from rclpy.node import Node
+from sensor_msgs.msg import Image
+from std_msgs.msg import Float32, Float32MultiArray, Float64
+from std_srvs.srv import SetBool, Trigger
+
+from snn_ros.control.controller import Controller
+from snn_ros.core.types import NS_PER_S
+from snn_ros.core.weightfile import WeightFileError
+from snn_ros.encoding.codecs import PacketDecoder
+from snn_ros.encoding.packets import SensorClock
+from snn_ros.ros import convert, qos, spin
+from snn_ros.ros.diagnostics import DropCounter, status_array
+from snn_ros.ros.params import declare, Param
+
+PARAMETERS = [
+    Param('network_file', 'lane_keeping.yaml',
+          'controller description (YAML); a bare name is looked up in the package config',
+          read_only=True),
+    Param('seed', 0, 'seed of the network (connectivity, noise)', 0, 2**31 - 1,
+          read_only=True),
+    Param('cmd_stamped', False, 'publish TwistStamped instead of Twist', read_only=True),
+    Param('reward_type', 'float32', 'message type of the reward topic',
+          choices=('float32', 'float64'), read_only=True),
+    Param('publish_rate_hz', 20.0, 'rate of cmd_vel [Hz]', 0.1, 1000.0, read_only=True),
+    Param('max_linear_mps', 0.5, 'clamp of |linear.x| [m/s]', 0.0, 10.0),
+    Param('max_angular_radps', 2.0, 'clamp of |angular.z| [rad/s]', 0.0, 20.0),
+    Param('input_timeout_s', 0.5, 'zero velocity and no learning when input is older [s]',
+          0.01, 60.0),
+    Param('max_input_delay_s', 0.05, 'how late events may arrive; the network lags by this '
+          'much when the scene is quiet [s]', 0.0, 5.0, read_only=True),
+    Param('max_event_rate_hz', 20.0e6, 'input beyond this rate is dropped and counted [ev/s]',
+          1.0, 1.0e9),
+    Param('learning', True, 'learn from reward (R-STDP)'),
+    Param('checkpoint_file', '', 'weights file: loaded at start if present, saved on the '
+          'checkpoint timer, at shutdown and by ~/save_weights; empty = none', read_only=True),
+    Param('checkpoint_period_s', 30.0, 'period of checkpoints [s]', 0.1, 86400.0,
+          read_only=True),
+    Param('raster_period_s', 0.5, 'period of ~/raster and ~/rates [s]', 0.01, 60.0,
+          read_only=True),
+    Param('raster_window_s', 2.0, 'time span of ~/raster [s]', 0.01, 60.0, read_only=True),
+    Param('diagnostics_period_s', 1.0, 'period of /diagnostics [s]', 0.05, 60.0,
+          read_only=True),
+]
+
+
+def resolve_config(name):
+    """Return the path of a config file: as given, else in the package's config folder."""
+    path = Path(name)
+    if path.is_file():
+        return path
+    candidates = [Path(__file__).resolve().parents[2] / 'config' / name]
+    try:
+        from ament_index_python.packages import get_package_share_directory
+        candidates.insert(0, Path(get_package_share_directory('snn_ros')) / 'config' / name)
+    except (ImportError, LookupError, ValueError):
+        pass
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise ValueError(f"parameter 'network_file' = {name!r}: no such file (looked in "
+                     f'{[str(c.parent) for c in candidates]})')
+
+
+class ControllerNode(Node):
+    """Drive the SNN controller from ROS topics; see the module docstring."""
+
+    def __init__(self):
+        super().__init__('controller')
+        self.p = declare(self, PARAMETERS)
+        self.drops = DropCounter(self.get_logger())
+        started = time.perf_counter()
+        self.controller = Controller.from_file(resolve_config(self.p.network_file),
+                                               seed=self.p.seed)
+        self.controller.warm_up()
+        self.startup_s = time.perf_counter() - started
+        self.get_logger().info(f'controller ready in {self.startup_s:.2f} s '
+                               f'({self.controller.describe()})')
+        self.controller.learning = self.p.learning
+        self.checkpoint = Path(self.p.checkpoint_file) if self.p.checkpoint_file else None
+        if self.checkpoint is not None and self.checkpoint.exists():
+            self._load()
+        self.decoder = PacketDecoder(tolerant=True)
+        self.clock_map = SensorClock()
+        self.last_input_ns = None
+        self.events_in = 0
+        self.lag_ns = 0
+        self.budget = _TokenBucket(self.p.max_event_rate_hz)
+        self.stopped = True
+
+        cmd_type = TwistStamped if self.p.cmd_stamped else Twist
+        self.cmd_pub = self.create_publisher(cmd_type, 'cmd_vel', qos.COMMAND)
+        self.raster_pub = self.create_publisher(Image, '~/raster', qos.SENSOR)
+        self.rates_pub = self.create_publisher(Float32MultiArray, '~/rates', qos.SENSOR)
+        self.diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', qos.COMMAND)
+        self.create_service(Trigger, '~/save_weights', self.on_save)
+        self.create_service(Trigger, '~/load_weights', self.on_load)
+        self.create_service(Trigger, '~/reset', self.on_reset)
+        self.create_service(SetBool, '~/set_learning', self.on_set_learning)
+        self.add_on_set_parameters_callback(self._on_params)
+        self.create_timer(1.0 / self.p.publish_rate_hz, self.on_command_timer)
+        self.create_timer(self.p.raster_period_s, self.on_raster_timer)
+        self.create_timer(self.p.diagnostics_period_s, self.on_diagnostics_timer)
+        if self.checkpoint is not None:
+            self.create_timer(self.p.checkpoint_period_s, self._save)
+        # Subscribe last: everything above is ready when the first message arrives.
+        reward_type = Float64 if self.p.reward_type == 'float64' else Float32
+        self.create_subscription(reward_type, 'reward', self.on_reward, qos.COMMAND)
+        self.create_subscription(EventPacket, 'events', self.on_events, qos.EVENTS)
+
+    # --- input ----------------------------------------------------------------------------
+
+    def _now_ns(self):
+        return self.get_clock().now().nanoseconds
+
+    def on_events(self, msg):
+        """Decode a packet, map its times to ROS time and feed the network."""
+        before = self.decoder.dropped_packets
+        events, _ = self.decoder.decode(msg.encoding, convert.packet_bytes(msg), msg.width,
+                                        msg.height, msg.time_base, msg.seq)
+        if self.decoder.dropped_packets > before:
+            self.drops.drop('bad_packet', f'seq {msg.seq}: {msg.encoding} {msg.width}x'
+                            f'{msg.height}, {len(msg.events)} bytes')
+            return
+        now_ns = self._now_ns()
+        self.last_input_ns = now_ns
+        if events.shape[0] == 0:
+            return
+        if not self.budget.take(events.shape[0], now_ns):
+            self.drops.drop('over_capacity', f'{events.shape[0]} events beyond '
+                            f'{self.p.max_event_rate_hz:g} ev/s')
+            return
+        events['t'] += self.clock_map.offset(convert.stamp_to_ns(msg.header.stamp),
+                                             msg.time_base, int(events['t'][0]))
+        late = self.controller.feed(events, msg.width, msg.height)
+        if late:
+            self.drops.drop('late_events', f'{late} events older than the network time '
+                            '(stamps going backwards, or later than max_input_delay_s)')
+        self.events_in += events.shape[0] - late
+        self.lag_ns = now_ns - int(events['t'][-1])
+
+    def on_reward(self, msg):
+        """Deliver a finite reward at the current time; drop NaN and infinity."""
+        if not math.isfinite(msg.data):
+            self.drops.drop('bad_reward', f'reward {msg.data}')
+            return
+        if not self._input_fresh(self._now_ns()):
+            return  # learning pauses while the input is stale
+        self.controller.reward(float(msg.data), self._now_ns())
+
+    # --- output ---------------------------------------------------------------------------
+
+    def _input_fresh(self, now_ns):
+        return (self.last_input_ns is not None
+                and now_ns - self.last_input_ns <= self.p.input_timeout_s * NS_PER_S)
+
+    def on_command_timer(self):
+        """Publish the motor command, or zero while the input is stale."""
+        now_ns = self._now_ns()
+        v = omega = 0.0
+        if self._input_fresh(now_ns):
+            quiet_until = now_ns - int(self.p.max_input_delay_s * NS_PER_S)
+            self.controller.advance(quiet_until)
+            v, omega = self.controller.command()
+            v = float(np.clip(v, -self.p.max_linear_mps, self.p.max_linear_mps))
+            omega = float(np.clip(omega, -self.p.max_angular_radps, self.p.max_angular_radps))
+            self.stopped = False
+        elif not self.stopped:
+            self.get_logger().warning('input timed out: zero velocity, learning paused')
+            self.stopped = True
+        self._publish_command(v, omega, now_ns)
+
+    def _publish_command(self, v, omega, now_ns):
+        twist = Twist()
+        twist.linear.x, twist.angular.z = v, omega
+        if self.p.cmd_stamped:
+            msg = TwistStamped(twist=twist)
+            msg.header.stamp = convert.ns_to_stamp(now_ns)
+            msg.header.frame_id = 'base_link'
+            self.cmd_pub.publish(msg)
+        else:
+            self.cmd_pub.publish(twist)
+
+    def on_raster_timer(self):
+        """Publish the recent spike raster and the motor rates."""
+        t_ns = self.controller.t_ns
+        window_ns = int(self.p.raster_window_s * NS_PER_S)
+        self.raster_pub.publish(convert.array_to_image(
+            self.controller.raster(t_ns - window_ns, t_ns), 'mono8', self._now_ns(), 'snn'))
+        self.rates_pub.publish(Float32MultiArray(
+            data=self.controller.rates_hz().astype(np.float32).tolist()))
+
+    def on_diagnostics_timer(self):
+        """Publish the counters: input rate, drops, sequence gaps, lag, learning."""
+        values = {'events_in': self.events_in, 'events_dropped': self.drops.total,
+                  'packets_lost_by_seq_gap': self.decoder.lost_packets,
+                  'seq_gaps': self.decoder.seq_gaps, 'clock_resyncs': self.clock_map.resyncs,
+                  'processing_lag_ms': self.lag_ns / 1e6,
+                  'learning': bool(self.controller.learning and not self.stopped),
+                  'startup_s': self.startup_s}
+        values.update({f'dropped_{k}': v for k, v in self.drops.counts.items()})
+        values.update(self.controller.stats())
+        warn = 'input timed out' if self.stopped else (
+            f'{self.drops.total} input(s) dropped' if self.drops.total else '')
+        self.diag_pub.publish(status_array(self.get_clock().now().to_msg(),
+                                           f'{self.get_name()}: SNN controller',
+                                           self.get_fully_qualified_name(), values, warn))
+
+    # --- services and parameters ----------------------------------------------------------
+
+    def _save(self):
+        if self.checkpoint is None:
+            return 'no checkpoint_file is set'
+        self.controller.save(self.checkpoint)
+        return f'saved {self.checkpoint}'
+
+    def _load(self):
+        try:
+            self.controller.load(self.checkpoint)
+        except (WeightFileError, OSError) as error:
+            self.get_logger().error(f'checkpoint refused, weights unchanged: {error}')
+            return f'refused: {error}'
+        self.get_logger().info(f'resumed from {self.checkpoint}')
+        return f'loaded {self.checkpoint}'
+
+    def on_save(self, request, response):
+        """Save the weights and learning state to ``checkpoint_file``."""
+        response.message = self._save()
+        response.success = response.message.startswith('saved')
+        return response
+
+    def on_load(self, request, response):
+        """Load the weights and learning state from ``checkpoint_file``."""
+        response.message = self._load() if self.checkpoint else 'no checkpoint_file is set'
+        response.success = response.message.startswith('loaded')
+        return response
+
+    def on_reset(self, request, response):
+        """Reset the network state (weights kept)."""
+        self.controller.reset()
+        self.decoder = PacketDecoder(tolerant=True)
+        self.clock_map = SensorClock()
+        response.success, response.message = True, 'network state reset'
+        return response
+
+    def on_set_learning(self, request, response):
+        """Switch learning on or off."""
+        self.controller.learning = bool(request.data)
+        response.success = True
+        response.message = f'learning {"on" if request.data else "off"}'
+        return response
+
+    def _on_params(self, changes):
+        for change in changes:
+            if change.name == 'learning':
+                self.controller.learning = bool(change.value)
+            elif change.name == 'max_event_rate_hz':
+                self.budget = _TokenBucket(change.value)
+        return SetParametersResult(successful=True)
+
+    def close(self):
+        """Checkpoint at shutdown."""
+        if self.checkpoint is not None:
+            self._save()
+
+
+class _TokenBucket:
+    """Admit at most ``rate_hz`` events per second on average, with one second of burst."""
+
+    def __init__(self, rate_hz):
+        self.rate_hz = float(rate_hz)
+        self.tokens = self.rate_hz
+        self.t_ns = None
+
+    def take(self, n, now_ns):
+        """Return True and spend ``n`` tokens if there are enough."""
+        if self.t_ns is not None:
+            self.tokens = min(self.rate_hz,
+                              self.tokens + (now_ns - self.t_ns) * 1e-9 * self.rate_hz)
+        self.t_ns = now_ns
+        if n > self.tokens:
+            return False
+        self.tokens -= n
+        return True
+
+
+def main(args=None):
+    """Run the controller node."""
+    return spin.run(ControllerNode, args)
