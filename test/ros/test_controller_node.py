@@ -1,0 +1,202 @@
+"""
+controller_node over DDS: real processes, the real recording, reward, safety, bad input.
+
+The node is started exactly as ``launch/controller.launch.py`` starts it with
+``input:=event_camera``, on topics of the test's own.
+"""
+
+import math
+import signal
+import time
+
+from diagnostic_msgs.msg import DiagnosticArray
+from event_camera_msgs.msg import EventPacket
+from geometry_msgs.msg import Twist
+import numpy as np
+import pytest
+from rclpy.qos import qos_profile_sensor_data
+from std_msgs.msg import Float32
+from std_srvs.srv import SetBool, Trigger
+
+from snn_ros.core.weightfile import load_arrays
+from snn_ros.encoding.files import iter_bag_packets
+from snn_ros.ros import convert, qos
+
+TOPICS = {'events_topic': '/t/events', 'reward_topic': '/t/reward',
+          'cmd_vel_topic': '/t/cmd_vel'}
+FAST = ['-p', 'diagnostics_period_s:=0.2', '-p', 'input_timeout_s:=0.4']
+
+
+def recording(shared_data, limit=None):
+    """Return the real recording's packets (event_camera_py test data)."""
+    packets = list(iter_bag_packets(shared_data / 'event_camera' / 'test_events_1'))
+    return packets[:limit]
+
+
+def packet_msg(packet, stamp_ns):
+    msg = EventPacket()
+    msg.header.stamp = convert.ns_to_stamp(stamp_ns)
+    msg.width, msg.height, msg.seq = packet.width, packet.height, packet.seq
+    msg.time_base, msg.encoding = packet.time_base_ns, packet.encoding
+    msg.events = packet.data.tobytes()
+    return msg
+
+
+class Rig:
+    """The controller under test and the probe's publishers and subscriptions."""
+
+    def __init__(self, probe, processes, tmp_path, extra=(), checkpoint=True):
+        self.probe, self.processes, self.tmp_path = probe, processes, tmp_path
+        self.checkpoint = tmp_path / 'weights.npz'
+        self.args = list(FAST) + list(extra)
+        if checkpoint:
+            self.args += ['-p', f'checkpoint_file:={self.checkpoint}']
+        node = probe.node
+        self.events = node.create_publisher(EventPacket, TOPICS['events_topic'],
+                                            qos_profile_sensor_data)
+        self.reward = node.create_publisher(Float32, TOPICS['reward_topic'], qos.COMMAND)
+        self.cmds = probe.collect(Twist, TOPICS['cmd_vel_topic'], qos.COMMAND)
+        self.diagnostics = probe.collect(DiagnosticArray, '/diagnostics', qos.COMMAND)
+        self.clients = {name: node.create_client(kind, f'/controller/{name}') for name, kind in
+                        (('save_weights', Trigger), ('load_weights', Trigger),
+                         ('reset', Trigger), ('set_learning', SetBool))}
+        self.start()
+
+    def start(self):
+        self.process = self.processes.launch('controller.launch.py', 'controller_node',
+                                             self.args, input='event_camera', **TOPICS)
+        self.probe.wait_for(lambda: self.clients['save_weights'].service_is_ready(), 90,
+                            'the controller services')
+        self.probe.wait_for_subscriber(self.events)
+
+    def call(self, name, data=None):
+        request = self.clients[name].srv_type.Request()
+        if data is not None:
+            request.data = data
+        future = self.clients[name].call_async(request)
+        self.probe.wait_for(future.done, 30, f'~/{name}')
+        return future.result()
+
+    def play(self, packets, period_s=0.004):
+        """Publish packets restamped to now, keeping their spacing."""
+        t0 = time.time_ns()
+        first = packets[0].stamp_ns
+        for packet in packets:
+            self.events.publish(packet_msg(packet, t0 + packet.stamp_ns - first))
+            self.probe.spin_for(period_s)
+
+    def counters(self):
+        return {kv.key: kv.value for d in self.diagnostics for s in d.status
+                for kv in s.values}
+
+
+@pytest.mark.ros
+def test_real_recording_gives_twist(probe, processes, tmp_path, shared_data):
+    rig = Rig(probe, processes, tmp_path, checkpoint=False)
+    rig.play(recording(shared_data, 200))
+    probe.wait_for(lambda: any(c.linear.x != 0.0 for c in rig.cmds), 20, 'a moving Twist')
+    moving = [c for c in rig.cmds if c.linear.x != 0.0]
+    assert all(0.0 < c.linear.x <= 0.5 and abs(c.angular.z) <= 2.0 for c in moving)
+    probe.wait_for(lambda: int(rig.counters().get('events_in', 0)) > 10_000, 10,
+                   'events counted in diagnostics')
+
+
+@pytest.mark.ros
+@pytest.mark.parametrize('learning', [True, False])
+def test_reward_changes_weights_only_when_learning(probe, processes, tmp_path, shared_data,
+                                                    learning):
+    rig = Rig(probe, processes, tmp_path, ['-p', f'learning:={str(learning).lower()}'])
+    assert rig.call('save_weights').success
+    before = load_arrays(rig.checkpoint)
+    packets = recording(shared_data, 300)
+    for chunk in range(0, 300, 50):
+        rig.play(packets[chunk:chunk + 50])
+        rig.reward.publish(Float32(data=1.0))
+    probe.spin_for(0.3)
+    assert rig.call('save_weights').success
+    after = load_arrays(rig.checkpoint)
+    changed = not np.array_equal(before['weight'], after['weight'])
+    assert changed == learning
+
+
+@pytest.mark.ros
+def test_save_and_load_round_trip(probe, processes, tmp_path, shared_data):
+    rig = Rig(probe, processes, tmp_path)
+    rig.play(recording(shared_data, 100))
+    rig.reward.publish(Float32(data=0.5))
+    probe.spin_for(0.2)
+    assert rig.call('save_weights').success
+    saved = load_arrays(rig.checkpoint)
+    rig.play(recording(shared_data, 200)[100:])
+    rig.reward.publish(Float32(data=-0.5))
+    probe.spin_for(0.2)
+    assert rig.call('load_weights').success
+    assert rig.call('save_weights').success
+    again = load_arrays(rig.checkpoint)
+    assert saved.keys() == again.keys()
+    for key in saved:
+        np.testing.assert_array_equal(saved[key], again[key], err_msg=key)
+
+
+@pytest.mark.ros
+def test_input_timeout_gives_zero_twist(probe, processes, tmp_path, shared_data):
+    rig = Rig(probe, processes, tmp_path, checkpoint=False)
+    rig.play(recording(shared_data, 100))
+    probe.wait_for(lambda: any(c.linear.x != 0.0 for c in rig.cmds), 20, 'a moving Twist')
+    rig.cmds.clear()
+    probe.spin_for(1.0)  # input_timeout_s is 0.4
+    assert rig.cmds and rig.cmds[-1].linear.x == 0.0 and rig.cmds[-1].angular.z == 0.0
+    assert rig.counters()['learning'] == 'False'
+
+
+@pytest.mark.ros
+def test_bad_input_is_counted_and_the_node_keeps_answering(probe, processes, tmp_path,
+                                                            shared_data):
+    rig = Rig(probe, processes, tmp_path, ['-p', 'max_event_rate_hz:=2000000.0'])
+    packets = recording(shared_data, 150)
+    rig.play(packets[:50])
+    good = packets[60]
+    unknown = packet_msg(good, time.time_ns())
+    unknown.encoding = 'evt9'
+    garbage = packet_msg(good, time.time_ns())
+    garbage.events = np.random.default_rng(0).integers(0, 256, 4001, np.uint8).tobytes()
+    for msg in (unknown, garbage):
+        rig.events.publish(msg)
+        probe.spin_for(0.05)
+    rig.reward.publish(Float32(data=math.nan))
+    # Stamps going backwards: a packet stamped a second before the ones already sent.
+    rig.events.publish(packet_msg(packets[55], time.time_ns() - 10**9))
+    probe.spin_for(0.05)
+    # A burst at 100x the recording's rate: all 100 packets within ~20 ms.
+    for packet in packets[50:150]:
+        rig.events.publish(packet_msg(packet, time.time_ns()))
+    probe.spin_for(0.5)
+    assert rig.call('set_learning', True).success  # still answering
+    probe.wait_for(lambda: int(rig.counters().get('dropped_over_capacity', 0)) > 0, 10,
+                   'over-capacity drops in diagnostics')
+    counters = rig.counters()
+    assert int(counters['dropped_bad_reward']) == 1
+    assert int(counters['dropped_bad_packet']) >= 1
+    assert int(counters['dropped_late_events']) >= 1
+    assert rig.process.poll() is None
+
+
+@pytest.mark.ros
+def test_sigkill_then_restart_resumes_from_the_checkpoint(probe, processes, tmp_path,
+                                                           shared_data):
+    rig = Rig(probe, processes, tmp_path, ['-p', 'checkpoint_period_s:=0.2'])
+    packets = recording(shared_data, 200)
+    for chunk in range(0, 200, 50):
+        rig.play(packets[chunk:chunk + 50])
+        rig.reward.publish(Float32(data=1.0))
+    probe.spin_for(0.5)
+    processes.stop(rig.process, signal.SIGKILL)
+    checkpoint = load_arrays(rig.checkpoint)  # intact: written atomically
+    leftovers = [p.name for p in tmp_path.iterdir() if p.suffix == '.tmp']
+    rig.start()
+    probe.spin_for(0.2)
+    assert rig.call('save_weights').success
+    resumed = load_arrays(rig.checkpoint)
+    for key in checkpoint:
+        np.testing.assert_array_equal(checkpoint[key], resumed[key], err_msg=key)
+    assert leftovers == [] or all(p.startswith('.weights.npz.') for p in leftovers)
