@@ -25,6 +25,7 @@ BENCHMARKS = {
     'plasticity': ('snn_ros.bench.plasticity', 'STDP and R-STDP against NEST'),
     'ros': ('snn_ros.bench.ros', 'cross-process latency over DDS'),
     'closedloop': ('snn_ros.bench.closedloop', 'controllers compared on the lane track'),
+    'sim': ('snn_ros.bench.sim', 'embedded world step cost and the camera lane reward'),
 }
 
 

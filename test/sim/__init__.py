@@ -1,0 +1,1 @@
+"""Tests of the embedded world (snn_ros.sim)."""
