@@ -39,7 +39,8 @@ def test_install_space_has_what_ros2_run_and_launch_need(workspace):
     assert installed == launch_files and launch_files
     assert sorted(p.name for p in (share / 'snn_ros' / 'config').glob('*.yaml')) == \
         sorted(p.name for p in (REPO / 'config').glob('*.yaml'))
-    executables = {p.name for p in (workspace / 'install' / 'snn_ros' / 'lib' / 'snn_ros').iterdir()}
+    lib = workspace / 'install' / 'snn_ros' / 'lib' / 'snn_ros'
+    executables = {p.name for p in lib.iterdir()}
     assert {'encoder_node', 'controller_node', 'sim_node', 'reward_node', 'snn-ros'} <= executables
 
 

@@ -13,7 +13,8 @@ EXCLUDE = [str(ROOT / p) for p in ('.venv', 'build', 'install', 'log')]
 
 @pytest.mark.linter
 def test_flake8():
-    rc, errors = flake8_main(argv=['--exclude', *EXCLUDE, '--', *SOURCES])
+    config = ['--config', str(ROOT / 'setup.cfg')]
+    rc, errors = flake8_main(argv=[*config, '--exclude', *EXCLUDE, '--', *SOURCES])
     assert rc == 0, f'{len(errors)} flake8 error(s):\n' + '\n'.join(errors)
 
 

@@ -103,8 +103,8 @@ def test_real_recording_gives_twist(probe, processes, tmp_path, shared_data):
 
 @pytest.mark.ros
 @pytest.mark.parametrize('learning', [True, False])
-def test_reward_changes_weights_only_when_learning(probe, processes, tmp_path, shared_data,
-                                                    learning):
+def test_reward_changes_weights_only_when_learning(probe, processes, tmp_path,
+                                                   shared_data, learning):
     rig = Rig(probe, processes, tmp_path, ['-p', f'learning:={str(learning).lower()}'])
     assert rig.call('save_weights').success
     before = load_arrays(rig.checkpoint)
@@ -151,7 +151,7 @@ def test_input_timeout_gives_zero_twist(probe, processes, tmp_path, shared_data)
 
 @pytest.mark.ros
 def test_bad_input_is_counted_and_the_node_keeps_answering(probe, processes, tmp_path,
-                                                            shared_data):
+                                                           shared_data):
     rig = Rig(probe, processes, tmp_path, ['-p', 'max_event_rate_hz:=2000000.0'])
     packets = recording(shared_data, 150)
     rig.play(packets[:50])
@@ -183,7 +183,7 @@ def test_bad_input_is_counted_and_the_node_keeps_answering(probe, processes, tmp
 
 @pytest.mark.ros
 def test_sigkill_then_restart_resumes_from_the_checkpoint(probe, processes, tmp_path,
-                                                           shared_data):
+                                                          shared_data):
     rig = Rig(probe, processes, tmp_path, ['-p', 'checkpoint_period_s:=0.2'])
     packets = recording(shared_data, 200)
     for chunk in range(0, 200, 50):

@@ -5,7 +5,7 @@ Each package, executable, parameter file and parameter name a launch file
 references must exist and be declared by the node it starts.
 """
 
-from importlib import metadata, import_module
+from importlib import import_module, metadata
 from pathlib import Path
 
 import pytest
