@@ -3,7 +3,8 @@
 
 Subscribes ``events`` (``event_camera_msgs/EventPacket`` from ``encoder_node`` or a
 real driver) and ``reward`` (``std_msgs/Float32`` or ``Float64``); publishes
-``cmd_vel`` (``Twist`` or ``TwistStamped``) at ``publish_rate_hz``, ``~/raster``
+``cmd_vel`` (``Twist`` or ``TwistStamped``, stamped with the time of the newest input
+it accounts for) at ``publish_rate_hz`` and optionally after every packet, ``~/raster``
 (spike raster, mono8 ``Image``), ``~/rates`` and ``/diagnostics``. Services:
 ``~/save_weights``, ``~/load_weights``, ``~/reset`` (``std_srvs/Trigger``) and
 ``~/set_learning`` (``std_srvs/SetBool``).
@@ -49,6 +50,8 @@ PARAMETERS = [
     Param('reward_type', 'float32', 'message type of the reward topic',
           choices=('float32', 'float64'), read_only=True),
     Param('publish_rate_hz', 20.0, 'rate of cmd_vel [Hz]', 0.1, 1000.0, read_only=True),
+    Param('publish_on_input', False, 'also publish cmd_vel right after each event packet '
+          '(lowest latency; the rate then follows the input)', read_only=True),
     Param('max_linear_mps', 0.5, 'clamp of |linear.x| [m/s]', 0.0, 10.0),
     Param('max_angular_radps', 2.0, 'clamp of |angular.z| [rad/s]', 0.0, 20.0),
     Param('input_timeout_s', 0.5, 'zero velocity and no learning when input is older [s]',
@@ -109,6 +112,7 @@ class ControllerNode(Node):
         self.decoder = PacketDecoder(tolerant=True)
         self.clock_map = SensorClock()
         self.last_input_ns = None
+        self.newest_input_ns = 0
         self.events_in = 0
         self.lag_ns = 0
         self.budget = _TokenBucket(self.p.max_event_rate_hz)
@@ -163,7 +167,10 @@ class ControllerNode(Node):
             self.drops.drop('late_events', f'{late} events older than the network time '
                             '(stamps going backwards, or later than max_input_delay_s)')
         self.events_in += events.shape[0] - late
-        self.lag_ns = now_ns - int(events['t'][-1])
+        self.newest_input_ns = int(events['t'][-1])
+        self.lag_ns = now_ns - self.newest_input_ns
+        if self.p.publish_on_input:
+            self._publish_command(*self._command(), self.newest_input_ns)
 
     def on_reward(self, msg):
         """Deliver a finite reward at the current time; drop NaN and infinity."""
@@ -185,23 +192,25 @@ class ControllerNode(Node):
         now_ns = self._now_ns()
         v = omega = 0.0
         if self._input_fresh(now_ns):
-            quiet_until = now_ns - int(self.p.max_input_delay_s * NS_PER_S)
-            self.controller.advance(quiet_until)
-            v, omega = self.controller.command()
-            v = float(np.clip(v, -self.p.max_linear_mps, self.p.max_linear_mps))
-            omega = float(np.clip(omega, -self.p.max_angular_radps, self.p.max_angular_radps))
+            self.controller.advance(now_ns - int(self.p.max_input_delay_s * NS_PER_S))
+            v, omega = self._command()
             self.stopped = False
         elif not self.stopped:
             self.get_logger().warning('input timed out: zero velocity, learning paused')
             self.stopped = True
-        self._publish_command(v, omega, now_ns)
+        self._publish_command(v, omega, max(self.newest_input_ns, self.controller.t_ns))
 
-    def _publish_command(self, v, omega, now_ns):
+    def _command(self):
+        v, omega = self.controller.command()
+        return (float(np.clip(v, -self.p.max_linear_mps, self.p.max_linear_mps)),
+                float(np.clip(omega, -self.p.max_angular_radps, self.p.max_angular_radps)))
+
+    def _publish_command(self, v, omega, input_ns):
         twist = Twist()
         twist.linear.x, twist.angular.z = v, omega
         if self.p.cmd_stamped:
             msg = TwistStamped(twist=twist)
-            msg.header.stamp = convert.ns_to_stamp(now_ns)
+            msg.header.stamp = convert.ns_to_stamp(input_ns)
             msg.header.frame_id = 'base_link'
             self.cmd_pub.publish(msg)
         else:
