@@ -1,0 +1,99 @@
+"""
+Input maps: event addresses to input-neuron indices.
+
+:class:`GridInputMap` crops a region of interest (x0, y0, w, h) and pools it into
+nx x ny cells, as in DVS lane-keeping work (Bing, Meschede, Huang, Chen, Roehrbein,
+Akl, Knoll, "End to end learning of spiking neural network based on R-STDP for a
+lane keeping vehicle", ICRA 2018: a 128 x 128 DVS cropped and pooled to 8 x 4).
+Pixel (x, y) in the region falls in cell cx = (x - x0) * nx // w,
+cy = (y - y0) * ny // h, neuron cy * nx + cx. With separate polarity channels the
+ON events (p = 1) go to a second plane: neuron + nx * ny. Events outside the
+region are dropped and counted.
+"""
+
+import numpy as np
+
+from snn_ros.core.types import EVENT_DTYPE, SPIKE_DTYPE
+from snn_ros.encoding import _code_kernels as _k
+
+POLARITY_MODES = ('separate', 'merged')
+NORMALISE_MODES = (None, 'pixels', 'max')
+
+
+class GridInputMap:
+    """
+    Pool a region of interest into a grid of input neurons.
+
+    ``table`` (int32, (height, width)) holds each pixel's cell, -1 outside the
+    region; ``pixels_per_cell`` (n_cells,) the region pixels in each cell.
+    """
+
+    def __init__(self, width, height, grid=(8, 4), roi=None, polarity='separate',
+                 normalise=None):
+        """Map a ``width`` x ``height`` sensor; ``grid`` is (nx, ny), ``roi`` (x0, y0, w, h)."""
+        for name, value in (('width', width), ('height', height)):
+            if not isinstance(value, (int, np.integer)) or not 1 <= value <= 65535:
+                raise ValueError(f'GridInputMap: {name} must be an integer in [1, 65535], '
+                                 f'got {value!r}')
+        roi = (0, 0, width, height) if roi is None else tuple(int(v) for v in roi)
+        x0, y0, w, h = roi
+        if not (len(roi) == 4 and x0 >= 0 and y0 >= 0 and w >= 1 and h >= 1
+                and x0 + w <= width and y0 + h <= height):
+            raise ValueError(f'GridInputMap: roi (x0, y0, w, h) = {roi} must lie inside the '
+                             f'{width} x {height} sensor')
+        nx, ny = (int(v) for v in grid)
+        if not (1 <= nx <= w and 1 <= ny <= h):
+            raise ValueError(f'GridInputMap: grid {grid} must be (nx, ny) with 1 <= nx <= '
+                             f'{w} and 1 <= ny <= {h} (the roi size)')
+        if polarity not in POLARITY_MODES:
+            raise ValueError(f'GridInputMap: polarity must be one of {POLARITY_MODES}, '
+                             f'got {polarity!r}')
+        if normalise not in NORMALISE_MODES:
+            raise ValueError(f'GridInputMap: normalise must be one of {NORMALISE_MODES}, '
+                             f'got {normalise!r}')
+        self.width, self.height = int(width), int(height)
+        self.roi, self.grid = roi, (nx, ny)
+        self.polarity, self.normalise = polarity, normalise
+        self.n_cells = nx * ny
+        self.n_neurons = self.n_cells * (2 if polarity == 'separate' else 1)
+        cx = np.arange(w) * nx // w
+        cy = np.arange(h) * ny // h
+        self.table = np.full((self.height, self.width), -1, dtype=np.int32)
+        self.table[y0:y0 + h, x0:x0 + w] = cy[:, None] * nx + cx[None, :]
+        self.pixels_per_cell = np.bincount(self.table[self.table >= 0], minlength=self.n_cells)
+        self.dropped = 0
+
+    def _fields(self, events):
+        if not isinstance(events, np.ndarray) or events.dtype != EVENT_DTYPE:
+            raise ValueError('GridInputMap: events must be an EVENT_DTYPE array')
+        return events['x'], events['y'], events['p']
+
+    def to_spikes(self, events):
+        """Return one spike per mapped event (SPIKE_DTYPE, event order kept)."""
+        x, y, p = self._fields(events)
+        neuron = np.empty(x.shape[0], dtype=np.int32)
+        keep = np.empty(x.shape[0], dtype=np.bool_)
+        n = _k.grid_map(x, y, p, self.table, self.n_cells, self.polarity == 'separate',
+                        neuron, keep)
+        self.dropped += x.shape[0] - n
+        out = np.empty(n, dtype=SPIKE_DTYPE)
+        out['neuron'] = neuron[keep]
+        out['t'] = events['t'][keep]
+        return out
+
+    def counts(self, events):
+        """
+        Return each neuron's event count (float64, n_neurons), normalised if asked.
+
+        'pixels' divides by the pixels in the cell (cells of unequal size compare
+        fairly); 'max' divides by the largest count.
+        """
+        x, y, p = self._fields(events)
+        counts = np.zeros(self.n_neurons, dtype=np.int64)
+        _k.grid_counts(x, y, p, self.table, self.n_cells, self.polarity == 'separate', counts)
+        out = counts.astype(np.float64)
+        if self.normalise == 'pixels':
+            out /= np.tile(self.pixels_per_cell, self.n_neurons // self.n_cells)
+        elif self.normalise == 'max' and out.max() > 0:
+            out /= out.max()
+        return out

@@ -1,0 +1,208 @@
+"""evt3 and mono codecs: every word type, state across packets, wraps, bad input."""
+
+import numpy as np
+import pytest
+
+from snn_ros.core.types import EVENT_DTYPE
+from snn_ros.encoding.codecs import (decode_mono, encode_evt3, encode_mono, Evt3Decoder,
+                                     PacketDecoder, TRIGGER_DTYPE)
+
+from . import naive
+
+
+def words(*ws):
+    """Return EVT 3.0 words as bytes."""
+    return np.array(ws, dtype='<u2').tobytes()
+
+
+def th(v):
+    return 0x8000 | v
+
+
+def tl(v):
+    return 0x6000 | v
+
+
+def test_every_word_type():
+    data = words(
+        0x2005,                  # ADDR_X before any time: dropped
+        0xA001,                  # EXT_TRIGGER before any time: dropped
+        tl(0x001),               # TIME_LOW without TIME_HIGH: still no time
+        0x0003,                  # ADDR_Y y=3
+        th(0x002), tl(0x345),    # time = 0x002345 us
+        0x2800 | 7,              # ADDR_X x=7 p=1
+        0x3000 | 10,             # VECT_BASE_X x=10 p=0
+        0x4000 | 0b100000000101,  # VECT_12: x=10, 12, 21; base -> 22
+        0x5000 | 0b10000001,     # VECT_8: x=22, 29; base -> 30
+        0xA000 | (5 << 8) | 1,   # EXT_TRIGGER id 5 rising
+        0x1234, 0x9000, 0xB000, 0xC000, 0xD000,  # unknown codes: skipped and counted
+        0xE019, 0x7000, 0xF000,  # OTHERS and CONTINUED: ignored
+        tl(0x346), 0x0000 | 9,   # new time, y=9
+        0x3800 | 600, 0x4FFF,    # VECT_BASE_X 600 p=1 + 12 bits: x 600..611, 5 beyond width
+    )
+    dec = Evt3Decoder(606, 480)
+    ev, tr = dec.decode(data)
+    t0 = 0x002345 * 1000
+    expect = [(7, 3, 1, t0), (10, 3, 0, t0), (12, 3, 0, t0), (21, 3, 0, t0), (22, 3, 0, t0),
+              (29, 3, 0, t0)] + [(x, 9, 1, t0 + 1000) for x in range(600, 606)]
+    assert ev.tolist() == expect
+    assert tr.tolist() == [(5, 1, t0)]
+    assert dec.unknown_words == 5
+    assert dec.dropped_before_time == 2
+    assert dec.out_of_range == 6
+    ref_ev, ref_tr = naive.NaiveEvt3(606, 480).decode(data)
+    assert ev.tolist() == ref_ev.tolist() and tr.tolist() == ref_tr.tolist()
+
+
+def test_time_high_wrap_and_small_backward_step():
+    dec = Evt3Decoder(64, 64)
+    ev, _ = dec.decode(words(th(0xFFF), tl(0xFFF), 0x0000, 0x2001,
+                             th(0xFF9), 0x2002,            # back 6 counts: not a wrap
+                             th(0x001), tl(0x000), 0x2003))  # back 4088 counts: a wrap
+    assert ev['t'].tolist() == [0xFFFFFF * 1000, 0xFF9FFF * 1000, (1 << 24 | 0x001000) * 1000]
+    assert dec.wraps == 1
+
+
+def random_stream(rng, n):
+    """Random words of every type, time moving forward with wraps now and then."""
+    codes = rng.choice([0x0, 0x2, 0x3, 0x4, 0x5, 0x6, 0x8, 0xA, 0xE, 0x1, 0x9], size=n,
+                       p=[.1, .2, .07, .15, .08, .15, .1, .05, .04, .03, .03])
+    payload = rng.integers(0, 4096, size=n)
+    high = np.cumsum(rng.integers(0, 3, size=n)) % 4096
+    payload = np.where(codes == 0x8, high, payload)
+    return ((codes << 12) | payload).astype('<u2')
+
+
+@pytest.mark.parametrize('seed', [0, 1, 2])
+def test_kernel_matches_naive_on_random_streams_split_anywhere(seed):
+    rng = np.random.default_rng(seed)
+    stream = random_stream(rng, 3000)
+    ref = naive.NaiveEvt3(500, 400)
+    ref_ev, ref_tr = ref.decode(stream.tobytes())
+    cuts = np.sort(rng.choice(np.arange(1, 3000), size=40, replace=False))
+    dec = Evt3Decoder(500, 400)
+    parts = [dec.decode(p.tobytes()) for p in np.split(stream, cuts)]
+    ev = np.concatenate([p[0] for p in parts])
+    tr = np.concatenate([p[1] for p in parts])
+    assert ev.tolist() == ref_ev.tolist()
+    assert tr.tolist() == ref_tr.tolist()
+    assert dec.unknown_words == ref.s['unknown'] > 0
+    assert dec.out_of_range == ref.s['out'] > 0
+    assert dec.wraps == ref.s['wraps']
+
+
+def random_events(rng, n, width=640, height=480, t_span_us=1 << 26):
+    t = np.sort(rng.integers(0, t_span_us, size=n)) * 1000
+    t[n // 2:n // 2 + 50] = t[n // 2]            # a burst at one time: vector words
+    ev = np.empty(n, dtype=EVENT_DTYPE)
+    ev['t'] = t
+    ev['y'] = rng.integers(0, height, size=n)
+    ev['x'] = rng.integers(0, width, size=n)
+    ev['p'] = rng.integers(0, 2, size=n)
+    burst = slice(n // 2, n // 2 + 50)
+    ev['y'][burst] = 7
+    ev['p'][burst] = 1
+    ev['x'][burst] = 100 + np.arange(50) * 2 % 40 + np.arange(50) // 20 * 40
+    return ev
+
+
+@pytest.mark.parametrize('seed', [3, 4])
+def test_evt3_round_trip_with_vectors_triggers_and_wraps(seed):
+    rng = np.random.default_rng(seed)
+    ev = random_events(rng, 2000)
+    tr = np.zeros(30, dtype=TRIGGER_DTYPE)
+    tr['t'] = np.sort(rng.integers(0, 1 << 26, size=30)) * 1000
+    tr['id'] = rng.integers(0, 16, size=30)
+    tr['edge'] = rng.integers(0, 2, size=30)
+    data = encode_evt3(ev, tr)
+    w = data.view('<u2')
+    assert np.any(w >> 12 == 0x4)             # vector words were used
+    dec = Evt3Decoder(640, 480)
+    out_ev, out_tr = dec.decode(data)
+    # The decoder's event order within one time follows the words (vectors sort by x).
+    key = np.lexsort((ev['x'], ev['p'], ev['y'], ev['t']))
+    key_out = np.lexsort((out_ev['x'], out_ev['p'], out_ev['y'], out_ev['t']))
+    assert out_ev[key_out].tolist() == ev[key].tolist()
+    assert out_tr.tolist() == tr.tolist()
+    assert dec.wraps == 3
+    ref_ev, _ = naive.NaiveEvt3(640, 480).decode(data.tobytes())
+    assert ref_ev.tolist() == out_ev.tolist()
+
+
+def test_evt3_encode_rejects_unsorted_and_large_addresses():
+    ev = np.zeros(2, dtype=EVENT_DTYPE)
+    ev['t'] = [2000, 1000]
+    with pytest.raises(ValueError, match='sorted'):
+        encode_evt3(ev)
+    ev['t'] = [1000, 2000]
+    ev['x'][0] = 4000
+    with pytest.raises(ValueError, match='2048'):
+        encode_evt3(ev)
+
+
+def test_mono_layout_and_round_trip():
+    rng = np.random.default_rng(5)
+    ev = random_events(rng, 1000, width=1280, height=720, t_span_us=1000)
+    ev['t'] += 123_456_789
+    data, base = encode_mono(ev)
+    assert base == int(ev['t'][0])
+    w = data.view('<u8')
+    e = ev[10]
+    assert int(w[10]) == naive.mono_word(e['x'], e['y'], e['p'], e['t'] - base)
+    back = decode_mono(data, base)
+    assert back.tolist() == ev.tolist()
+    # Upstream bit layout, by hand: p=1, y=0x7FFF, x=0xABCD, dt=0x12345678.
+    raw = np.array([(1 << 63) | (0x7FFF << 48) | (0xABCD << 32) | 0x12345678], '<u8')
+    one = decode_mono(raw.view(np.uint8), 1000)
+    assert one.tolist() == [(0xABCD, 0x7FFF, 1, 1000 + 0x12345678)]
+
+
+def test_mono_time_outside_packet_span_is_refused():
+    ev = np.zeros(2, dtype=EVENT_DTYPE)
+    ev['t'] = [0, 1 << 33]
+    with pytest.raises(ValueError, match='split the events'):
+        encode_mono(ev)
+
+
+def test_bad_input_errors_and_tolerant_counts():
+    with pytest.raises(ValueError, match='even'):
+        Evt3Decoder(640, 480).decode(b'\x00\x80\x01')
+    dec = Evt3Decoder(640, 480, tolerant=True)
+    dec.decode(b'\x00\x80\x01')
+    assert dec.truncated_packets == 1
+    with pytest.raises(ValueError, match='multiple of 8'):
+        decode_mono(b'\x00' * 12)
+    assert decode_mono(b'\x00' * 12, tolerant=True).shape == (1,)
+    for w, h in ((0, 480), (640, 5000), (640.0, 480)):
+        with pytest.raises(ValueError, match='width|height'):
+            Evt3Decoder(w, h)
+    with pytest.raises(ValueError, match="'evt2'.*supported"):
+        PacketDecoder().decode('evt2', b'', 640, 480)
+    with pytest.raises(ValueError, match='height'):
+        PacketDecoder().decode('evt3', b'', 640, 0)
+    strict = PacketDecoder()
+    strict.decode('evt3', words(th(1), tl(2)), 640, 480, seq=1)
+    with pytest.raises(ValueError, match='changed'):
+        strict.decode('evt3', b'', 320, 240, seq=2)
+    tolerant = PacketDecoder(tolerant=True)
+    packets = [('evt3', words(th(1), tl(2), 0x2001), 640, 480), ('evt3', b'\x01', 640, 480),
+               ('evt4', b'', 640, 480), ('evt3', b'', 320, 240)]
+    for seq, (enc, data, w, h) in enumerate(packets):
+        ev, _ = tolerant.decode(enc, data, w, h, seq=seq * 2)
+    assert tolerant.dropped_packets == 2
+    assert tolerant.evt3.truncated_packets == 1
+    assert tolerant.seq_gaps == 3 and tolerant.lost_packets == 3
+    mono = PacketDecoder()
+    with pytest.raises(ValueError, match='outside 10x10'):
+        data, _ = encode_mono(random_events(np.random.default_rng(0), 100, t_span_us=1000))
+        mono.decode('mono', data, 10, 10)
+
+
+def test_long_inputs_are_decoded_in_chunks(monkeypatch):
+    import snn_ros.encoding.codecs as codecs
+    rng = np.random.default_rng(8)
+    stream = random_stream(rng, 5000).tobytes()
+    whole = Evt3Decoder(500, 400).decode(stream)
+    monkeypatch.setattr(codecs, 'EVT3_CHUNK_WORDS', 333)
+    chunked = Evt3Decoder(500, 400).decode(stream)
+    assert np.array_equal(whole[0], chunked[0]) and np.array_equal(whole[1], chunked[1])
