@@ -45,7 +45,7 @@ def generate_launch_description():
             namespace=namespace, condition=with_camera,
             parameters=[LaunchConfiguration('encoder_config'), use_sim_time],
             remappings=[('image', LaunchConfiguration('image_topic')),
-                        ('~/events', LaunchConfiguration('events_topic'))],
+                        ('events', LaunchConfiguration('events_topic'))],
             output='screen',
         ),
         Node(

@@ -28,7 +28,7 @@ def generate_launch_description():
             parameters=[LaunchConfiguration('config'),
                         {'use_sim_time': LaunchConfiguration('use_sim_time')}],
             remappings=[('image', LaunchConfiguration('image_topic')),
-                        ('~/events', LaunchConfiguration('events_topic'))],
+                        ('events', LaunchConfiguration('events_topic'))],
             output='screen',
         ),
     ])

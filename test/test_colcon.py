@@ -50,7 +50,8 @@ def test_installed_entry_point_starts_a_node_on_the_graph(workspace):
     from rclpy.node import Node
 
     command = ('. install/local_setup.bash && '
-               'exec install/snn_ros/lib/snn_ros/encoder_node --ros-args -r __node:=colcon_probe')
+               'exec install/snn_ros/lib/snn_ros/encoder_node --ros-args -r __node:=colcon_probe '
+               '-r events:=/colcon_probe/events')
     node_process = subprocess.Popen(['bash', '-c', command], cwd=workspace,
                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     rclpy.init()

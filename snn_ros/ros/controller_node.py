@@ -33,7 +33,6 @@ from std_srvs.srv import SetBool, Trigger
 
 from snn_ros.control.controller import Controller
 from snn_ros.core.types import NS_PER_S
-from snn_ros.core.weightfile import WeightFileError
 from snn_ros.encoding.codecs import PacketDecoder
 from snn_ros.encoding.packets import SensorClock
 from snn_ros.ros import convert, qos, spin
@@ -252,7 +251,7 @@ class ControllerNode(Node):
     def _load(self):
         try:
             self.controller.load(self.checkpoint)
-        except (WeightFileError, OSError) as error:
+        except (ValueError, OSError) as error:
             self.get_logger().error(f'checkpoint refused, weights unchanged: {error}')
             return f'refused: {error}'
         self.get_logger().info(f'resumed from {self.checkpoint}')

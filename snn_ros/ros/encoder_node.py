@@ -2,8 +2,10 @@
 ``encoder_node``: camera frames in, DVS events out.
 
 Subscribes ``image`` (``sensor_msgs/Image``, any common encoding) and publishes
-``~/events`` (``event_camera_msgs/EventPacket``, ``evt3`` or ``mono``), made by
-the frame-to-event emulator: every pixel fires at its own interpolated times.
+``events`` (``event_camera_msgs/EventPacket``, ``evt3`` or ``mono``), made by the
+frame-to-event emulator: every pixel fires at its own interpolated times. The
+topic is relative, not private, so that an encoder and a controller in one
+namespace connect without remapping (``controller_node`` subscribes ``events``).
 Sensor time is ROS time since the first frame; each packet's header stamp is the
 ROS time of its first event and ``time_base`` that event's sensor time.
 """
@@ -65,7 +67,7 @@ class EncoderNode(Node):
         started = time.perf_counter()
         self._warm_up()
         self.get_logger().info(f'kernels ready in {time.perf_counter() - started:.2f} s')
-        self.events_pub = self.create_publisher(EventPacket, '~/events', qos.SENSOR)
+        self.events_pub = self.create_publisher(EventPacket, 'events', qos.SENSOR)
         self.diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', qos.COMMAND)
         self.create_timer(self.p.diagnostics_period_s, self._publish_diagnostics)
         self.create_subscription(Image, 'image', self.on_image, qos.SENSOR)

@@ -20,6 +20,10 @@ from . import launch_shim
 REPO = Path(__file__).resolve().parents[2]
 
 
+class Received(list):
+    """Messages received on one subscription, in order."""
+
+
 class Probe:
     """The test's own node, with helpers to publish, collect and wait."""
 
@@ -27,9 +31,10 @@ class Probe:
         self.node = node
 
     def collect(self, msg_type, topic, qos):
-        """Subscribe to ``topic`` and return the list its messages are appended to."""
-        received = []
-        self.node.create_subscription(msg_type, topic, received.append, qos)
+        """Subscribe to ``topic``; return the list its messages go to (``.subscription`` too)."""
+        received = Received()
+        received.subscription = self.node.create_subscription(msg_type, topic,
+                                                              received.append, qos)
         return received
 
     def spin_for(self, seconds):
@@ -50,6 +55,11 @@ class Probe:
         """Wait until ``publisher`` is matched with at least one subscription."""
         self.wait_for(lambda: publisher.get_subscription_count() > 0, timeout_s,
                       f'a subscriber on {publisher.topic_name}')
+
+    def wait_for_publisher(self, subscription, timeout_s=60.0):
+        """Wait until ``subscription`` is matched with at least one publisher."""
+        self.wait_for(lambda: subscription.get_publisher_count() > 0, timeout_s,
+                      f'a publisher on {subscription.topic_name}')
 
 
 @pytest.fixture

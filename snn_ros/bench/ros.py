@@ -1,0 +1,264 @@
+"""
+``snn-ros bench ros``: cross-process latency over DDS, input to ``cmd_vel``.
+
+Real ``encoder_node`` and ``controller_node`` processes (DDS on loopback, a
+domain id of the run's own) and a probe node in this process, which publishes the
+input and receives ``TwistStamped``. The controller runs with
+``publish_on_input`` and stamps each command with the time of the newest input
+it accounts for, so every command is matched to the message that caused it:
+
+- Image -> Twist: 128x128 ``mono8`` frames of the embedded world (the robot
+  driving its lane) at 30 Hz and 200 Hz, through the DVS emulator;
+- EventPacket -> Twist: ``evt3`` packets of 1 ms at 1, 10 and 50 Mev/s
+  (random addresses on a 640x480 sensor), straight into the controller.
+
+Latency is receive time minus publish time [ms], median and p99. For the event
+streams the controller's own counters are read from ``/diagnostics``: events
+taken, events dropped for capacity and the processing lag at the start and end
+of the run (a lag that grows means the controller does not keep up).
+"""
+
+import json
+import os
+
+SCENARIOS = (('image', 30.0), ('image', 200.0), ('events', 1e6), ('events', 10e6),
+             ('events', 50e6))
+TOPIC = '/bench_ros'
+
+
+def add_arguments(parser):
+    """Declare ``--json``, ``--duration-s`` and ``--quick``."""
+    parser.add_argument('--json', action='store_true', help='print one JSON object')
+    parser.add_argument('--duration-s', type=float, default=5.0,
+                        help='measured time per scenario [s]')
+    parser.add_argument('--quick', action='store_true', help='1 s per scenario')
+
+
+def _ros_env():
+    env = dict(os.environ)
+    env['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
+    env.setdefault('ROS_DOMAIN_ID', str(os.getpid() % 100 + 1))
+    return env
+
+
+def _start_nodes(env):
+    import subprocess
+    import sys
+
+    from snn_ros.ros.controller_node import resolve_config
+    bin_dir = os.path.dirname(sys.executable)
+    common = ['--ros-args', '--log-level', 'warn']
+    encoder = [os.path.join(bin_dir, 'encoder_node'), *common,
+               '--params-file', str(resolve_config('encoder.yaml')),
+               '-r', f'image:={TOPIC}/image', '-r', f'events:={TOPIC}/dvs']
+    controller = [os.path.join(bin_dir, 'controller_node'), *common,
+                  '--params-file', str(resolve_config('controller.yaml')),
+                  '-p', 'cmd_stamped:=true', '-p', 'publish_on_input:=true',
+                  '-p', 'diagnostics_period_s:=0.25', '-p', 'input_timeout_s:=5.0']
+    # One controller behind the encoder (images), one fed events directly.
+    from_images = controller + ['-r', '__node:=controller_images', '-r', f'events:={TOPIC}/dvs',
+                                '-r', f'cmd_vel:={TOPIC}/cmd_vel_images']
+    from_events = controller + ['-r', '__node:=controller_events',
+                                '-r', f'events:={TOPIC}/events',
+                                '-r', f'cmd_vel:={TOPIC}/cmd_vel_events']
+    return [subprocess.Popen(cmd, env=env) for cmd in (encoder, from_images, from_events)]
+
+
+class _Probe:
+    """Publish input, receive commands and diagnostics, match them."""
+
+    def __init__(self, node):
+        from diagnostic_msgs.msg import DiagnosticArray
+        from event_camera_msgs.msg import EventPacket
+        from geometry_msgs.msg import TwistStamped
+        from rclpy.qos import qos_profile_sensor_data
+        from sensor_msgs.msg import Image
+
+        from snn_ros.ros import qos
+        self.node = node
+        self.images = node.create_publisher(Image, f'{TOPIC}/image', qos.COMMAND)
+        self.events = node.create_publisher(EventPacket, f'{TOPIC}/events',
+                                            qos_profile_sensor_data)
+        self.received = {'images': [], 'events': []}  # (input stamp ns, receive ns)
+        for kind in self.received:
+            node.create_subscription(TwistStamped, f'{TOPIC}/cmd_vel_{kind}',
+                                     lambda msg, kind=kind: self._on_cmd(kind, msg),
+                                     qos.COMMAND)
+        self.diagnostics = {}
+        node.create_subscription(DiagnosticArray, '/diagnostics', self._on_diag, qos.COMMAND)
+
+    def _on_cmd(self, kind, msg):
+        import time
+        stamp = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+        if stamp:  # zero: a timer command before any input
+            self.received[kind].append((stamp, time.time_ns()))
+
+    def _on_diag(self, msg):
+        for status in msg.status:
+            name = status.name.split(':')[0]
+            values = {kv.key: kv.value for kv in status.values}
+            self.diagnostics.setdefault(name, []).append(values)
+
+    def spin_until(self, deadline_ns):
+        import time
+
+        import rclpy
+        while time.time_ns() < deadline_ns:
+            rclpy.spin_once(self.node, timeout_sec=max(0.0, min(
+                0.001, (deadline_ns - time.time_ns()) / 1e9)))
+
+
+def _frames(n):
+    """Return ``n`` 128x128 frames of the robot driving its lane in the embedded world."""
+    from snn_ros.sim.driver import PurePursuit
+    from snn_ros.sim.world import World
+    world = World()
+    driver = PurePursuit(world, speed_mps=0.5, lookahead_m=0.6, weave_m=0.1)
+    return [world.step(*driver.command()).image.copy() for _ in range(n)]
+
+
+def _image_scenario(probe, rate_hz, duration_s, frames):
+    import time
+
+    import numpy as np
+
+    from snn_ros.ros import convert
+    sent_stamps = []
+    probe.received['images'].clear()
+    period_ns = int(1e9 / rate_hz)
+    start = time.time_ns() + period_ns
+    for k in range(int(duration_s * rate_hz)):
+        due = start + k * period_ns
+        probe.spin_until(due)
+        now = time.time_ns()
+        probe.images.publish(convert.array_to_image(frames[k % len(frames)], 'mono8', now))
+        sent_stamps.append(now)
+    probe.spin_until(time.time_ns() + 300_000_000)
+    # A frame's events lie between the previous frame's time and its own, so a
+    # command's stamp belongs to the first frame at or after it.
+    stamps = np.asarray(sent_stamps)
+    got = np.asarray(probe.received['images'], np.int64).reshape(-1, 2)
+    index = np.searchsorted(stamps, got[:, 0], side='left')
+    ok = index < stamps.shape[0]
+    return (got[ok, 1] - stamps[index[ok]]) / 1e6, len(sent_stamps)
+
+
+def _event_scenario(probe, rate_hz, duration_s):
+    import time
+
+    import numpy as np
+
+    from event_camera_msgs.msg import EventPacket
+    from snn_ros.core.types import EVENT_DTYPE
+    from snn_ros.encoding.codecs import encode_evt3
+    from snn_ros.ros import convert
+    packet_ns = 1_000_000
+    n = max(1, int(rate_hz * packet_ns / 1e9))
+    rng = np.random.default_rng(0)
+    template = np.zeros(n, EVENT_DTYPE)
+    template['x'] = rng.integers(0, 640, n)
+    template['y'] = rng.integers(0, 480, n)
+    template['p'] = rng.integers(0, 2, n)
+    offsets = np.sort(rng.integers(0, packet_ns, n))
+    last_ns, sent_wall = [], []
+    probe.received['events'].clear()
+    start = time.time_ns() + packet_ns
+    sensor_ns = 1_000_000_000
+    packets = int(duration_s * 1e9 / packet_ns)
+    for k in range(packets):
+        probe.spin_until(start + k * packet_ns)
+        events = template.copy()
+        events['t'] = sensor_ns + k * packet_ns + offsets
+        msg = EventPacket()
+        msg.width, msg.height, msg.seq, msg.encoding = 640, 480, k, 'evt3'
+        msg.time_base = int(events['t'][0]) // 1000 * 1000
+        now = time.time_ns()
+        msg.header.stamp = convert.ns_to_stamp(now)
+        msg.events = encode_evt3(events).tobytes()
+        probe.events.publish(msg)
+        # The ROS time of the packet's newest event (evt3 counts microseconds):
+        # the stamp of the command it causes.
+        last_ns.append(now + int(events['t'][-1]) // 1000 * 1000 - msg.time_base)
+        sent_wall.append(now)
+    probe.spin_until(time.time_ns() + 1_000_000_000)
+    last = np.asarray(last_ns, np.int64)
+    got = np.asarray(probe.received['events'], np.int64).reshape(-1, 2)
+    index = np.minimum(np.searchsorted(last, got[:, 0]), last.shape[0] - 1)
+    ok = last[index] == got[:, 0]
+    return (got[ok, 1] - np.asarray(sent_wall)[index[ok]]) / 1e6, packets * n
+
+
+def _summary(latency_ms):
+    import numpy as np
+    if latency_ms.shape[0] == 0:
+        return {'median_ms': None, 'p99_ms': None, 'commands': 0}
+    return {'median_ms': float(np.median(latency_ms)),
+            'p99_ms': float(np.percentile(latency_ms, 99)), 'commands': int(latency_ms.shape[0])}
+
+
+def run(args):
+    """Start the nodes, run every scenario, print the table or JSON."""
+    import time
+
+    import rclpy
+    from rclpy.node import Node
+
+    duration_s = 1.0 if args.quick else args.duration_s
+    env = _ros_env()
+    os.environ.update({k: env[k] for k in ('ROS_AUTOMATIC_DISCOVERY_RANGE', 'ROS_DOMAIN_ID')})
+    nodes = _start_nodes(env)
+    rclpy.init()
+    node = Node('bench_ros_probe')
+    probe = _Probe(node)
+    results = {}
+    try:
+        deadline = time.monotonic() + 120
+        while probe.images.get_subscription_count() == 0 or \
+                probe.events.get_subscription_count() == 0 or len(probe.diagnostics) < 3:
+            if time.monotonic() > deadline:
+                raise SystemExit('the encoder and controller nodes did not come up in 120 s')
+            rclpy.spin_once(node, timeout_sec=0.1)
+        frames = _frames(64)
+        for kind, rate in SCENARIOS:
+            probe.diagnostics.clear()
+            if kind == 'image':
+                latency, sent = _image_scenario(probe, rate, duration_s, frames)
+                key = f'image_{rate:g}hz'
+            else:
+                latency, sent = _event_scenario(probe, rate, duration_s)
+                key = f'events_{rate / 1e6:g}mevps'
+            row = {'input_rate': rate, 'sent': sent, **_summary(latency)}
+            if kind == 'events':
+                diag = probe.diagnostics.get('controller_events', [])
+                if diag:
+                    row['events_in'] = int(diag[-1]['events_in']) - int(diag[0]['events_in'])
+                    row['dropped_over_capacity'] = int(
+                        diag[-1].get('dropped_over_capacity', 0)) - int(
+                        diag[0].get('dropped_over_capacity', 0))
+                    row['lag_ms_start'] = float(diag[0]['processing_lag_ms'])
+                    row['lag_ms_end'] = float(diag[-1]['processing_lag_ms'])
+            results[key] = row
+    finally:
+        node.destroy_node()
+        rclpy.shutdown()
+        for process in nodes:
+            process.terminate()
+        for process in nodes:
+            process.wait(timeout=30)
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return 0
+    print(f'{"scenario":18s} {"sent":>10s} {"cmds":>6s} {"median ms":>10s} {"p99 ms":>8s}  '
+          'controller counters')
+    for key, row in results.items():
+        med = '-' if row['median_ms'] is None else f'{row["median_ms"]:.2f}'
+        p99 = '-' if row['p99_ms'] is None else f'{row["p99_ms"]:.2f}'
+        extra = ''
+        if 'events_in' in row:
+            extra = (f'taken {row["events_in"]}, dropped {row["dropped_over_capacity"]}, lag '
+                     f'{row["lag_ms_start"]:.1f} -> {row["lag_ms_end"]:.1f} ms')
+        print(f'{key:18s} {row["sent"]:>10d} {row["commands"]:>6d} {med:>10s} {p99:>8s}  '
+              f'{extra}')
+    print('targets: image 30 Hz median <= 2 ms and p99 <= 5 ms; at 10 Mev/s no growing lag; '
+          'beyond capacity, drops are counted')
+    return 0
