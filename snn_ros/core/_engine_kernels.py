@@ -1,0 +1,960 @@
+"""
+Numba kernels of the event-driven engine (arrays and scalars only).
+
+The layout of every table is fixed by the integer constants below; the public
+``Simulator`` (``simulator.py``) builds the tables, validates, and calls
+``run_window_loop``. The models' equations are in ``neurons.py``.
+
+Inside a kernel, time is float64 nanoseconds since the start of the simulation:
+every integer ns time is exact below 2**53 ns (104 days), and a located crossing
+keeps its fraction of a ns. Arrival times in the queue are int64 ns.
+"""
+
+import math
+
+import numpy as np
+
+from snn_ros.core.jit import njit, njit_inline
+
+INF = np.inf
+
+# Group kinds.
+K_ARRAY = 0
+K_POISSON = 1
+K_LIF = 2
+K_ADAPTIVE = 3
+K_EXP = 4
+
+# Columns of the group integer table ``gint`` (one row per population or source).
+G_START = 0
+G_SIZE = 1
+G_KIND = 2
+G_RECORD = 3
+G_PRED = 4       # 1 when its neurons can cross threshold between arrivals
+G_FUSED = 5      # 1 for a Poisson source whose trains are generated at the targets
+G_NCOLS = 6
+
+# Columns of the group parameter table ``par`` (float64; times in ns).
+P_TAU_M = 0
+P_THETA = 1
+P_U_RESET = 2
+P_T_REF = 3
+P_U_MIN = 4
+P_U_INIT = 5
+P_I_EXT = 6
+P_TAU_S = 7
+P_TAU_TH = 8
+P_TH_JUMP = 9
+P_GAP = 10       # mean inter-spike interval of a Poisson source [ns] (inf for rate 0)
+P_K = 11         # tau_s / (tau_s - tau_m)
+P_INV_TM = 12
+P_INV_TS = 13
+P_INV_TTH = 14
+P_NCOLS = 15
+
+# Columns of the per-node state table ``st`` (float64, one row per node); the first
+# eight, used by every event of a 'lif' neuron, share one 64-byte cache line.
+S_U = 0          # membrane potential at S_TU [mV]
+S_TU = 1         # time of the state [ns]
+S_TR = 2         # end of the refractory period [ns]
+S_NX = 3         # exact time of the next spike of its Poisson source (or its own) [ns]
+S_DX = 4         # next arrival of its fused Poisson drive, floor(S_NX) + S_DD [ns] (inf: none)
+S_DD = 5         # delay of the fused drive [ns]
+S_DW = 6         # weight of the fused drive [mV]
+S_DG = 7         # mean interval of the fused drive [ns]
+S_I = 8          # synaptic current state at S_TU [mV]
+S_TH = 9         # threshold at S_TU [mV]
+S_TP = 10        # predicted threshold crossing without further input [ns] (inf: none)
+S_DS = 11        # node id of the fused drive's source (-1: none)
+S_NCOLS = 16      # padded: a row is two whole cache lines
+
+# Columns of the projection table ``proj`` (int64).
+J_IPTR = 0       # offset of this projection's indptr (pre.size + 1 entries, global syn ids)
+J_DMODE = 1      # 0: one delay for the projection, 1: per-synapse delays
+J_DCONST = 2     # the delay [ns] when J_DMODE == 0
+J_DOFF = 3       # offset of this projection's delays in ``delay`` when J_DMODE == 1
+J_SYN0 = 4       # first global synapse id of the projection
+J_PRE0 = 5       # first node id of the presynaptic group
+J_NCOLS = 6
+
+# Entries of the int64 ``meta`` vector (simulation counters, owned by the Simulator).
+M_T = 0          # current time [ns]
+M_QTOT = 1       # entries held by the arrival queue
+M_PEND = 2       # read position in the pending pushed spikes
+M_NREC = 3       # recorded spikes
+M_NFP = 4        # neurons with a finite predicted crossing
+M_W = 5          # window length [ns] (= d_min)
+M_NB = 6         # number of buckets in the ring
+M_NEV = 7        # synaptic events delivered (fused Poisson arrivals included)
+M_NWIN = 8       # windows processed
+M_ACTIVE = 9     # 1 when some group must be visited every window (Poisson)
+M_NSPK = 10      # spikes emitted (sources included)
+M_STAGE = 11     # 0: between windows, 1: integrating window M_B, 2: delivering its spikes
+M_B = 12         # end of the window in progress [ns]
+M_NSEL = 13      # selected queue entries of the window in progress
+M_PH = 14        # resume point of integrate_window: phase, item, synapse
+M_R = 15
+M_SY = 16
+M_EMN = 17       # spikes of the window in progress so far
+M_NEED = 18      # size a too-small buffer needs (see run_window_loop's status)
+M_NCAND = 19     # 'lif' neurons listed in ``cand`` with a crossing pending in this window
+M_LEN = 20
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_TWO_M53 = 1.0 / 9007199254740992.0
+
+
+@njit_inline
+def rand_u01(rng, i):
+    """Return a uniform draw in (0, 1] from stream ``i`` (splitmix64, Steele et al. 2014)."""
+    s = rng[i] + _GOLDEN
+    rng[i] = s
+    z = (s ^ (s >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    z = z ^ (z >> np.uint64(31))
+    return (np.float64(z >> np.uint64(11)) + 1.0) * _TWO_M53
+
+
+def ziggurat_tables():
+    """
+    Return the 256-layer exponential ziggurat as one float64 array (ke, we, fe).
+
+    Marsaglia and Tsang (2000), The Ziggurat Method for Generating Random
+    Variables, J. Stat. Softw. 5(8), section "exponential"; layout: ``ke`` in
+    [0:256] (integer limits stored as floats), ``we`` in [256:512], ``fe`` in [512:768].
+    """
+    m2 = 4294967296.0
+    de = 7.697117470131487
+    te = de
+    ve = 3.949659822581572e-3
+    ke = np.zeros(256)
+    we = np.zeros(256)
+    fe = np.zeros(256)
+    q = ve / math.exp(-de)
+    ke[0] = math.floor((de / q) * m2)
+    ke[1] = 0.0
+    we[0] = q / m2
+    we[255] = de / m2
+    fe[0] = 1.0
+    fe[255] = math.exp(-de)
+    for i in range(254, 0, -1):
+        de = -math.log(ve / de + math.exp(-de))
+        ke[i + 1] = math.floor((de / te) * m2)
+        te = de
+        fe[i] = math.exp(-de)
+        we[i] = de / m2
+    return np.concatenate([ke, we, fe])
+
+
+ZIGGURAT = ziggurat_tables()
+
+
+@njit_inline
+def _rand_u64(rng, i):
+    s = rng[i] + _GOLDEN
+    rng[i] = s
+    z = (s ^ (s >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    return z ^ (z >> np.uint64(31))
+
+
+@njit_inline
+def poisson_gap_ns(rng, i, gap_ns, zig):
+    """
+    Return an exponential interval with mean ``gap_ns`` from stream ``i`` (ziggurat).
+
+    One 64-bit draw gives the 32-bit ``jz`` (high half); the layer index is its
+    low 8 bits. Rare rejections use more draws; all deterministic per stream.
+    """
+    while True:
+        jz = _rand_u64(rng, i) >> np.uint64(32)
+        iz = np.int64(jz & np.uint64(255))
+        x = np.float64(jz) * zig[256 + iz]
+        if np.float64(jz) < zig[iz]:
+            return x * gap_ns
+        if iz == 0:
+            return (7.697117470131487 - math.log(rand_u01(rng, i))) * gap_ns
+        if zig[512 + iz] + rand_u01(rng, i) * (zig[511 + iz] - zig[512 + iz]) < math.exp(-x):
+            return x * gap_ns
+
+
+DECAY_SPLIT = 11
+
+
+def decay_table(tau_ns):
+    """
+    Return the table of exp(-d / tau) for integer d in [0, 2**22) ns, in two halves.
+
+    ``exp(-d/tau) = hi[d >> 11] * lo[d & 2047]``: a product of two correctly
+    rounded values, relative error below 3e-16; ``decay`` falls back on ``exp``
+    for other intervals.
+    """
+    n = 2 ** DECAY_SPLIT
+    hi = np.exp(-(np.arange(n) * float(n)) / tau_ns)
+    lo = np.exp(-np.arange(n, dtype=np.float64) / tau_ns)
+    return np.concatenate([hi, lo])
+
+
+@njit_inline
+def decay(tab, s, inv_tau):
+    """Return exp(-s * inv_tau) for ``s`` >= 0 [ns], from ``tab`` when s is a whole ns."""
+    if s < 4194304.0:
+        d = np.int64(s)
+        if np.float64(d) == s:
+            return tab[d >> 11] * tab[2048 + (d & 2047)]
+    return math.exp(-s * inv_tau)
+
+
+@njit_inline
+def decay2(dtab, g, s, inv_tau):
+    """Return ``decay(dtab[g], s, inv_tau)`` without making a view of the row."""
+    if s < 4194304.0:
+        d = np.int64(s)
+        if np.float64(d) == s:
+            return dtab[g, d >> 11] * dtab[g, 2048 + (d & 2047)]
+    return math.exp(-s * inv_tau)
+
+
+@njit_inline
+def advance(st, i, p, kind, t, dtab):
+    """Bring the state of neuron ``i`` from ``st[i, S_TU]`` to time ``t`` (exactly)."""
+    tu = st[i, S_TU]
+    if t <= tu:
+        return
+    tr = st[i, S_TR]
+    if kind == K_EXP:
+        i0 = st[i, S_I]
+        if tu < tr:
+            if t <= tr:
+                st[i, S_I] = i0 * math.exp(-(t - tu) * p[P_INV_TS])
+                st[i, S_U] = p[P_U_RESET]
+                st[i, S_TU] = t
+                return
+            i0 = i0 * math.exp(-(tr - tu) * p[P_INV_TS])
+            u0 = p[P_U_RESET]
+            s = t - tr
+        else:
+            u0 = st[i, S_U]
+            s = t - tu
+        em = math.exp(-s * p[P_INV_TM])
+        es = math.exp(-s * p[P_INV_TS])
+        ki = p[P_K] * i0
+        ie = p[P_I_EXT]
+        st[i, S_U] = ie + (u0 - ie - ki) * em + ki * es
+        st[i, S_I] = i0 * es
+        st[i, S_TU] = t
+        return
+    if kind == K_ADAPTIVE:
+        tb = p[P_THETA]
+        st[i, S_TH] = tb + (st[i, S_TH] - tb) * math.exp(-(t - tu) * p[P_INV_TTH])
+    if t <= tr:
+        st[i, S_U] = p[P_U_RESET]
+        st[i, S_TU] = t
+        return
+    if tu < tr:
+        u0 = p[P_U_RESET]
+        s = t - tr
+    else:
+        u0 = st[i, S_U]
+        s = t - tu
+    ie = p[P_I_EXT]
+    u = ie + (u0 - ie) * decay(dtab, s, p[P_INV_TM])
+    if u < p[P_U_MIN]:
+        u = p[P_U_MIN]
+    st[i, S_U] = u
+    st[i, S_TU] = t
+
+
+@njit
+def _f2(s, c, a, it1, b, it2):
+    return c + a * math.exp(-s * it1) + b * math.exp(-s * it2)
+
+
+@njit
+def first_root(c, a, tau1, b, tau2):
+    """
+    Return the first s > 0 where c + a exp(-s/tau1) + b exp(-s/tau2) reaches 0 (inf: never).
+
+    The function must be negative at s = 0. Its derivative has at most one zero
+    s*, so the monotone piece that changes sign is bracketed and the root found by
+    Newton's method safeguarded by bisection.
+    """
+    it1 = 1.0 / tau1
+    it2 = 1.0 / tau2
+    if c + a + b >= 0.0:
+        return 0.0
+    lo = 0.0
+    hi = -1.0
+    star = False
+    sstar = 0.0
+    if a != 0.0 and b != 0.0 and tau1 != tau2:
+        r = -(b * tau1) / (a * tau2)
+        if r > 0.0:
+            sstar = math.log(r) / (it2 - it1)
+            star = sstar > 0.0
+    if star:
+        if _f2(sstar, c, a, it1, b, it2) >= 0.0:
+            hi = sstar
+        elif c > 0.0:
+            lo = sstar
+        else:
+            return INF
+    elif c <= 0.0:
+        return INF
+    if hi < 0.0:
+        step = tau1 if tau1 > tau2 else tau2
+        hi = lo + step
+        n = 0
+        while _f2(hi, c, a, it1, b, it2) < 0.0:
+            lo = hi
+            step *= 2.0
+            hi = lo + step
+            n += 1
+            if n > 200:
+                return INF
+    x = lo
+    for _ in range(200):
+        e1 = math.exp(-x * it1)
+        e2 = math.exp(-x * it2)
+        fx = c + a * e1 + b * e2
+        if fx < 0.0:
+            lo = x
+        else:
+            hi = x
+        tol = 1e-7 + 1e-15 * x
+        if hi - lo <= tol:
+            return hi
+        dfx = -a * it1 * e1 - b * it2 * e2
+        xn = 0.5 * (lo + hi)
+        if dfx > 0.0:
+            xn2 = x - fx / dfx
+            if lo < xn2 < hi:
+                xn = xn2
+        if abs(xn - x) <= tol:
+            return xn
+        x = xn
+    return hi
+
+
+@njit
+def predict(st, i, p, kind):
+    """Return the next threshold crossing of neuron ``i`` without further input [ns]."""
+    tu = st[i, S_TU]
+    tr = st[i, S_TR]
+    ie = p[P_I_EXT]
+    if tu < tr:
+        start = tr
+        u0 = p[P_U_RESET]
+    else:
+        start = tu
+        u0 = st[i, S_U]
+    if kind == K_LIF:
+        th = p[P_THETA]
+        if ie <= th:
+            return INF
+        if u0 >= th:
+            return start
+        return start + p[P_TAU_M] * math.log((ie - u0) / (ie - th))
+    if kind == K_ADAPTIVE:
+        tb = p[P_THETA]
+        if u0 < tb and ie < tb:
+            return INF
+        th0 = st[i, S_TH]
+        if tu < tr:
+            th0 = tb + (th0 - tb) * math.exp(-(tr - tu) * p[P_INV_TTH])
+        if u0 >= th0:
+            return start
+        s = first_root(ie - tb, u0 - ie, p[P_TAU_M], -(th0 - tb), p[P_TAU_TH])
+        return start + s
+    # K_EXP
+    th = p[P_THETA]
+    i0 = st[i, S_I]
+    if tu < tr:
+        i0 = i0 * math.exp(-(tr - tu) * p[P_INV_TS])
+    top = ie + (i0 if i0 > 0.0 else 0.0)
+    if u0 < th and top < th:
+        return INF
+    ki = p[P_K] * i0
+    s = first_root(ie - th, u0 - ie - ki, p[P_TAU_M], ki, p[P_TAU_S])
+    return start + s
+
+
+@njit_inline
+def set_prediction(st, i, value, meta):
+    """Store a predicted crossing and keep the count of finite predictions."""
+    old = st[i, S_TP]
+    if old < INF:
+        if not value < INF:
+            meta[M_NFP] -= 1
+    elif value < INF:
+        meta[M_NFP] += 1
+    st[i, S_TP] = value
+
+
+@njit_inline
+def _fire(st, i, p, kind, x, last_ns, em_src, em_t, em_n, meta, pred):
+    """Reset neuron ``i`` (already advanced to ``x``) and write its spike at ``em_n``."""
+    st[i, S_U] = p[P_U_RESET]
+    st[i, S_TU] = x
+    st[i, S_TR] = x + p[P_T_REF]
+    if kind == K_ADAPTIVE:
+        st[i, S_TH] += p[P_TH_JUMP]
+    t_ns = np.int64(math.floor(x + 0.5))
+    last_ns[i] = t_ns
+    em_src[em_n] = i
+    em_t[em_n] = t_ns
+    if pred:
+        set_prediction(st, i, predict(st, i, p, kind), meta)
+
+
+@njit_inline
+def _apply(i, kind, p, st, dtab, te, w, meta):
+    """
+    Apply one arrival of weight ``w`` at ``te`` to neuron ``i`` (generic path).
+
+    A delta neuron that reaches threshold does not fire here: its prediction
+    becomes ``te`` (a pending crossing) and it fires before its next event at a
+    later time, so that every arrival of the same instant is summed first.
+    """
+    if kind == K_EXP:
+        advance(st, i, p, kind, te, dtab)
+        st[i, S_I] += w
+        set_prediction(st, i, predict(st, i, p, kind), meta)
+        return
+    if te < st[i, S_TR]:
+        return
+    advance(st, i, p, kind, te, dtab)
+    u = st[i, S_U] + w
+    if u < p[P_U_MIN]:
+        u = p[P_U_MIN]
+    st[i, S_U] = u
+    set_prediction(st, i, predict(st, i, p, kind), meta)
+
+
+@njit_inline
+def _lif_step(u, tu, tr, te, w, ie, u_reset, u_min, theta, t_ref, inv_tau, dtab, g):
+    """
+    Apply one arrival to a 'lif' neuron's scalars; return ``(u, tu, tr, spike)``.
+
+    ``u >= theta`` marks a crossing pending at ``tu``: arrivals of the same instant
+    are added to it, and an arrival at a later time first fires it (``spike`` is
+    then its time, else -1). Arrivals during the refractory period are ignored; u
+    is clamped at u_min after the decay and after the jump.
+    """
+    spike = -1.0
+    if u >= theta:
+        if te == tu:
+            u += w
+            if u < u_min:
+                u = u_min
+            return u, tu, tr, spike
+        spike = tu
+        u = u_reset
+        tr = tu + t_ref
+    if te < tr:
+        return u, tu, tr, spike
+    if tu < tr:
+        u = ie + (u_reset - ie) * decay2(dtab, g, te - tr, inv_tau)
+    else:
+        u = ie + (u - ie) * decay2(dtab, g, te - tu, inv_tau)
+    if u < u_min:
+        u = u_min
+    u += w
+    if u < u_min:
+        u = u_min
+    return u, te, tr, spike
+
+
+@njit
+def integrate_window(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, weight, b,
+                     drv_nodes, gint, par, dtab, zig, node_group, st, rng, last_ns,
+                     em_src, em_t, em_n, meta, cand):
+    """
+    Deliver one window's arrivals and advance the neurons that must be, up to ``b`` [ns].
+
+    Work comes in three phases: ``ph == 0``, the synapses of the selected queue
+    entries ``sel[:n_sel]`` (sorted by time, source, synapse) one by one; ``ph ==
+    1``, the neurons with a fused Poisson drive (``drv_nodes``); ``ph == 2``, when
+    if any prediction is finite, the neurons whose predicted crossing falls
+    before ``b`` (predictions made earlier in this window included); ``ph == 3``,
+    the 'lif' neurons listed in ``cand[:meta[M_NCAND]]`` (``cand[n + i]`` marks
+    neuron ``i`` as listed) whose crossing is still pending. For each
+    item the neuron first catches up with its own events (drive arrivals and
+    predicted crossings) that come before the item in (time, source) order, then
+    takes the arrival. ``'lif'`` neurons that cannot cross between arrivals take a
+    fast path. Returns ``(em_n, ph, r, sy, done)``; when the spike buffers are full
+    ``done`` is False and the caller grows them and calls again with the returned
+    ``ph, r, sy`` (all state is saved; the interrupted item is redone).
+    """
+    cap = em_src.shape[0]
+    n_drv = drv_nodes.shape[0]
+    n_nodes = st.shape[0]
+    n_ev = 0
+    while True:
+        if ph == 0:
+            if r >= n_sel:
+                ph = 1
+                r = 0
+                continue
+            e = sel[r]
+            s0 = q_s0[k, e]
+            s1 = q_s1[k, e]
+            if sy < s0:
+                sy = s0
+            t_lim = np.float64(q_t[k, e])
+            s_lim = np.int64(q_src[k, e])
+            arrival = True
+            g = node_group[target[s0]]
+        elif ph == 1:
+            if r >= n_drv:
+                ph = 2
+                r = 0
+                continue
+            s1 = sy
+            t_lim = b
+            s_lim = np.int64(-1)
+            arrival = False
+            g = node_group[drv_nodes[r]]
+        elif ph == 3:
+            # Fire the 'lif' crossings still pending at the end of the window.
+            if r >= meta[M_NCAND]:
+                break
+            i = cand[r]
+            g = node_group[i]
+            if st[i, S_U] >= par[g, P_THETA]:
+                if em_n >= cap:
+                    meta[M_NEV] += n_ev
+                    return em_n, ph, r, sy, False
+                x = st[i, S_TU]
+                st[i, S_U] = par[g, P_U_RESET]
+                st[i, S_TR] = x + par[g, P_T_REF]
+                t_ns = np.int64(x)
+                last_ns[i] = t_ns
+                em_src[em_n] = i
+                em_t[em_n] = t_ns
+                em_n += 1
+            cand[n_nodes + i] = 0
+            r += 1
+            continue
+        else:
+            if r >= n_nodes or meta[M_NFP] == 0:
+                ph = 3
+                r = 0
+                continue
+            if not st[r, S_TP] < b:
+                r += 1
+                continue
+            s1 = sy
+            t_lim = b
+            s_lim = np.int64(-1)
+            arrival = False
+            g = node_group[r]
+        kind = gint[g, G_KIND]
+        pred = gint[g, G_PRED] != 0
+        if kind == K_LIF and not pred:
+            # Fast path: crossings only at arrivals; the state stays in registers.
+            theta = par[g, P_THETA]
+            u_reset = par[g, P_U_RESET]
+            u_min = par[g, P_U_MIN]
+            ie = par[g, P_I_EXT]
+            inv_tau = par[g, P_INV_TM]
+            t_ref = par[g, P_T_REF]
+            while True:
+                if arrival:
+                    if sy >= s1:
+                        break
+                    i = np.int64(target[sy])
+                else:
+                    i = np.int64(drv_nodes[r]) if ph == 1 else np.int64(r)
+                u = st[i, S_U]
+                tu = st[i, S_TU]
+                tr = st[i, S_TR]
+                dx = st[i, S_DX]
+                ds = np.int64(st[i, S_DS])
+                full = False
+                if dx < t_lim or (dx == t_lim and ds < s_lim):
+                    nx = st[i, S_NX]
+                    dd = st[i, S_DD]
+                    dw = st[i, S_DW]
+                    dg = st[i, S_DG]
+                    while dx < t_lim or (dx == t_lim and ds < s_lim):
+                        if em_n >= cap:
+                            full = True
+                            break
+                        te = dx
+                        nx += poisson_gap_ns(rng, ds, dg, zig)
+                        dx = math.floor(nx) + dd
+                        n_ev += 1
+                        u, tu, tr, spike = _lif_step(u, tu, tr, te, dw, ie, u_reset, u_min,
+                                                     theta, t_ref, inv_tau, dtab, g)
+                        if spike >= 0.0:
+                            t_ns = np.int64(spike)
+                            last_ns[i] = t_ns
+                            em_src[em_n] = i
+                            em_t[em_n] = t_ns
+                            em_n += 1
+                    st[i, S_NX] = nx
+                    st[i, S_DX] = dx
+                if arrival and not full:
+                    if em_n >= cap:
+                        full = True
+                    else:
+                        n_ev += 1
+                        u, tu, tr, spike = _lif_step(u, tu, tr, t_lim, np.float64(weight[sy]),
+                                                     ie, u_reset, u_min, theta, t_ref, inv_tau,
+                                                     dtab, g)
+                        if spike >= 0.0:
+                            t_ns = np.int64(spike)
+                            last_ns[i] = t_ns
+                            em_src[em_n] = i
+                            em_t[em_n] = t_ns
+                            em_n += 1
+                st[i, S_U] = u
+                st[i, S_TU] = tu
+                st[i, S_TR] = tr
+                if u >= theta and cand[n_nodes + i] == 0:
+                    cand[n_nodes + i] = 1
+                    cand[meta[M_NCAND]] = i
+                    meta[M_NCAND] += 1
+                if full:
+                    meta[M_NEV] += n_ev
+                    return em_n, ph, r, sy, False
+                if not arrival:
+                    break
+                sy += 1
+        else:
+            prow = par[g]
+            drow = dtab[g]
+            while True:
+                if arrival:
+                    if sy >= s1:
+                        break
+                    i = np.int64(target[sy])
+                else:
+                    i = np.int64(drv_nodes[r]) if ph == 1 else np.int64(r)
+                while True:
+                    td = st[i, S_DX]
+                    ds = np.int64(st[i, S_DS])
+                    drive_due = td < t_lim or (td == t_lim and ds < s_lim)
+                    tp = st[i, S_TP]
+                    # A crossing pending at the state's own time (tp == tu) waits for
+                    # the arrivals of the same instant; a future one fires first.
+                    pending = kind != K_EXP and tp == st[i, S_TU]
+                    pred_due = tp < t_lim or (tp == t_lim and s_lim >= 0 and not pending)
+                    if not drive_due and not pred_due:
+                        break
+                    if em_n >= cap:
+                        meta[M_NEV] += n_ev
+                        return em_n, ph, r, sy, False
+                    if pred_due and (not drive_due or tp < td or (tp == td and not pending)):
+                        advance(st, i, prow, kind, tp, drow)
+                        _fire(st, i, prow, kind, tp, last_ns, em_src, em_t, em_n, meta, pred)
+                        em_n += 1
+                        continue
+                    nx = st[i, S_NX] + poisson_gap_ns(rng, ds, st[i, S_DG], zig)
+                    st[i, S_NX] = nx
+                    st[i, S_DX] = math.floor(nx) + st[i, S_DD]
+                    n_ev += 1
+                    _apply(i, kind, prow, st, drow, td, st[i, S_DW], meta)
+                if not arrival:
+                    break
+                if em_n >= cap:
+                    meta[M_NEV] += n_ev
+                    return em_n, ph, r, sy, False
+                n_ev += 1
+                _apply(i, kind, prow, st, drow, t_lim, np.float64(weight[sy]), meta)
+                sy += 1
+        r += 1
+        sy = -1
+    meta[M_NEV] += n_ev
+    meta[M_NCAND] = 0
+    return em_n, ph, r, sy, True
+
+
+@njit
+def _select(k, t, b, q_t, q_src, q_s0, q_n, sel):
+    """Put the entries of bucket ``k`` with t <= time < b in ``sel``, sorted; return the count."""
+    n = 0
+    ordered = True
+    for e in range(q_n[k]):
+        te = q_t[k, e]
+        if te >= t and te < b:
+            if n > 0:
+                f = sel[n - 1]
+                if (q_t[k, f] > te or (q_t[k, f] == te and (
+                        q_src[k, f] > q_src[k, e]
+                        or (q_src[k, f] == q_src[k, e] and q_s0[k, f] > q_s0[k, e])))):
+                    ordered = False
+            sel[n] = e
+            n += 1
+    if not ordered:
+        idx = sel[:n].copy()
+        o = np.argsort(q_s0[k][idx], kind='mergesort')
+        idx = idx[o]
+        o = np.argsort(q_src[k][idx], kind='mergesort')
+        idx = idx[o]
+        o = np.argsort(q_t[k][idx], kind='mergesort')
+        sel[:n] = idx[o]
+    return n
+
+
+@njit
+def _room(em_n, order, em_src, em_t, gint, node_group, gp_ptr, gp_list, proj, indptr, delay,
+          w_ns, nb, q_n):
+    """Return the largest bucket fill after delivering the window's spikes (counting pass)."""
+    need = q_n.copy()
+    for r in range(em_n):
+        src = em_src[order[r]]
+        ts = em_t[order[r]]
+        g = node_group[src]
+        local = src - gint[g, G_START]
+        for pi in range(gp_ptr[g], gp_ptr[g + 1]):
+            jp = gp_list[pi]
+            s0 = indptr[proj[jp, J_IPTR] + local]
+            s1 = indptr[proj[jp, J_IPTR] + local + 1]
+            if s1 == s0:
+                continue
+            if proj[jp, J_DMODE] == 0:
+                need[((ts + proj[jp, J_DCONST]) // w_ns) % nb] += 1
+            else:
+                dbase = proj[jp, J_DOFF] - proj[jp, J_SYN0]
+                for sy in range(s0, s1):
+                    need[((ts + np.int64(delay[dbase + sy])) // w_ns) % nb] += 1
+    return need.max()
+
+
+@njit
+def _deliver(em_n, order, em_src, em_t, gint, node_group, gp_ptr, gp_list, proj, indptr,
+             delay, w_ns, nb, q_t, q_src, q_s0, q_s1, q_n, rec_src, rec_t, nrec, meta):
+    """
+    Record the window's spikes in ``order`` and queue their deliveries (room is ensured).
+
+    A projection with one delay queues one entry per spike, ``(arrival, source,
+    first synapse, end)``: its whole CSR row arrives at once. A projection with
+    per-synapse delays queues one entry per synapse.
+    """
+    for r in range(em_n):
+        src = em_src[order[r]]
+        ts = em_t[order[r]]
+        g = node_group[src]
+        if gint[g, G_RECORD] != 0:
+            rec_src[nrec] = src
+            rec_t[nrec] = ts
+            nrec += 1
+        local = src - gint[g, G_START]
+        for pi in range(gp_ptr[g], gp_ptr[g + 1]):
+            jp = gp_list[pi]
+            s0 = indptr[proj[jp, J_IPTR] + local]
+            s1 = indptr[proj[jp, J_IPTR] + local + 1]
+            if s1 == s0:
+                continue
+            if proj[jp, J_DMODE] == 0:
+                ta = ts + proj[jp, J_DCONST]
+                k2 = (ta // w_ns) % nb
+                m = q_n[k2]
+                q_t[k2, m] = ta
+                q_src[k2, m] = src
+                q_s0[k2, m] = s0
+                q_s1[k2, m] = s1
+                q_n[k2] = m + 1
+                meta[M_QTOT] += 1
+            else:
+                dbase = proj[jp, J_DOFF] - proj[jp, J_SYN0]
+                for sy in range(s0, s1):
+                    ta = ts + np.int64(delay[dbase + sy])
+                    k2 = (ta // w_ns) % nb
+                    m = q_n[k2]
+                    q_t[k2, m] = ta
+                    q_src[k2, m] = src
+                    q_s0[k2, m] = sy
+                    q_s1[k2, m] = sy + 1
+                    q_n[k2] = m + 1
+                meta[M_QTOT] += s1 - s0
+    return nrec
+
+
+@njit
+def run_window_loop(t_end, meta, gint, par, dtab, zig, node_group, st, rng, last_ns,
+                    proj, gp_ptr, gp_list, indptr, target, weight, delay, drv_nodes,
+                    pend_t, pend_src, q_t, q_src, q_s0, q_s1, q_n, sel, em_src, em_t,
+                    rec_src, rec_t, cand):
+    """
+    Advance the network to ``t_end`` [ns], window by window; return a status code.
+
+    A window is the part of a cell ``[k W, (k+1) W)`` (``W`` = d_min) between the
+    current time and ``t_end``. Every arrival inside it comes from a spike emitted
+    before it, so neurons are independent in it: the cell's queue entries are
+    taken in (time, source, synapse) order and delivered synapse by synapse, each
+    neuron catching up with its own events (fused Poisson drive, predicted
+    crossings) on the way; then the window's spikes, sorted by (time, source), are
+    recorded and queued for later cells.
+
+    Status 0: done. Otherwise a buffer is too small and the call stopped at a
+    point it can resume from (kept in ``meta``): 1 the spike buffers ``em_*``, 2
+    the records ``rec_*``, 3 the queue ``q_*`` (and ``sel``); ``meta[M_NEED]`` is
+    the size needed. The caller grows it and calls again with the same arguments.
+    """
+    w_ns = meta[M_W]
+    nb = meta[M_NB]
+    n_groups = gint.shape[0]
+    n_pend = pend_t.shape[0]
+    while True:
+        t = meta[M_T]
+        cell = t // w_ns
+        cend = (cell + 1) * w_ns
+        k = cell % nb
+        if meta[M_STAGE] == 0:
+            if t >= t_end:
+                return 0
+            if meta[M_QTOT] == 0 and meta[M_NFP] == 0 and meta[M_ACTIVE] == 0:
+                pos = meta[M_PEND]
+                nxt = pend_t[pos] if pos < n_pend else t_end
+                if nxt > t:
+                    meta[M_T] = nxt if nxt < t_end else t_end
+                    continue
+            meta[M_B] = cend if cend < t_end else t_end
+            meta[M_NSEL] = _select(k, t, meta[M_B], q_t, q_src, q_s0, q_n, sel)
+            meta[M_NWIN] += 1
+            meta[M_PH] = 0
+            meta[M_R] = 0
+            meta[M_SY] = -1
+            meta[M_EMN] = 0
+            meta[M_STAGE] = 1
+        b = meta[M_B]
+        bf = np.float64(b)
+        if meta[M_STAGE] == 1:
+            em_n, ph, r, sy, done = integrate_window(
+                meta[M_PH], meta[M_R], meta[M_SY], meta[M_NSEL], sel, k, q_t, q_src, q_s0,
+                q_s1, target, weight, bf, drv_nodes, gint, par, dtab, zig,
+                node_group, st, rng, last_ns, em_src, em_t, meta[M_EMN], meta, cand)
+            meta[M_PH] = ph
+            meta[M_R] = r
+            meta[M_SY] = sy
+            meta[M_EMN] = em_n
+            if not done:
+                meta[M_NEED] = 2 * em_src.shape[0] + 64
+                return 1
+            # Spikes of the sources: pushed arrays, then Poisson sources that are not fused
+            # (both loops can stop when the buffers are full and start again).
+            pos = meta[M_PEND]
+            while pos < n_pend and pend_t[pos] < b:
+                if em_n >= em_src.shape[0]:
+                    meta[M_PEND] = pos
+                    meta[M_EMN] = em_n
+                    meta[M_NEED] = 2 * em_src.shape[0] + 64
+                    return 1
+                em_src[em_n] = pend_src[pos]
+                em_t[em_n] = pend_t[pos]
+                em_n += 1
+                last_ns[pend_src[pos]] = pend_t[pos]
+                pos += 1
+            meta[M_PEND] = pos
+            if meta[M_ACTIVE] != 0:
+                for g in range(n_groups):
+                    if gint[g, G_KIND] != K_POISSON or gint[g, G_FUSED] != 0:
+                        continue
+                    gap = par[g, P_GAP]
+                    g0 = gint[g, G_START]
+                    for n in range(g0, g0 + gint[g, G_SIZE]):
+                        while math.floor(st[n, S_NX]) < bf:
+                            if em_n >= em_src.shape[0]:
+                                meta[M_EMN] = em_n
+                                meta[M_NEED] = 2 * em_src.shape[0] + 64
+                                return 1
+                            t_ns = np.int64(math.floor(st[n, S_NX]))
+                            em_src[em_n] = n
+                            em_t[em_n] = t_ns
+                            em_n += 1
+                            last_ns[n] = t_ns
+                            st[n, S_NX] += poisson_gap_ns(rng, n, gap, zig)
+            meta[M_EMN] = em_n
+            meta[M_STAGE] = 2
+        # Sort the window's spikes by (time, source), record them and queue them.
+        em_n = meta[M_EMN]
+        if em_n > 0:
+            o1 = np.argsort(em_src[:em_n], kind='mergesort')
+            o2 = np.argsort(em_t[:em_n][o1], kind='mergesort')
+            order = o1[o2]
+            nrec = meta[M_NREC]
+            if nrec + em_n > rec_src.shape[0]:
+                meta[M_NEED] = max(2 * rec_src.shape[0], nrec + em_n) + 1024
+                return 2
+            most = _room(em_n, order, em_src, em_t, gint, node_group, gp_ptr, gp_list, proj,
+                         indptr, delay, w_ns, nb, q_n)
+            if most > q_t.shape[1]:
+                meta[M_NEED] = max(2 * q_t.shape[1], most) + 256
+                return 3
+            meta[M_NSPK] += em_n
+            meta[M_NREC] = _deliver(em_n, order, em_src, em_t, gint, node_group, gp_ptr,
+                                    gp_list, proj, indptr, delay, w_ns, nb, q_t, q_src, q_s0,
+                                    q_s1, q_n, rec_src, rec_t, nrec, meta)
+        if b == cend:
+            meta[M_QTOT] -= q_n[k]
+            q_n[k] = 0
+        meta[M_T] = b
+        meta[M_STAGE] = 0
+
+
+@njit
+def grow_queue(q_t, q_src, q_s0, q_s1, q_n, cap):
+    """Return copies of the queue arrays with ``cap`` columns (filled entries kept)."""
+    nb = q_t.shape[0]
+    n_t = np.empty((nb, cap), np.int64)
+    n_src = np.empty((nb, cap), np.int32)
+    n_s0 = np.empty((nb, cap), np.int32)
+    n_s1 = np.empty((nb, cap), np.int32)
+    for k in range(nb):
+        m = q_n[k]
+        n_t[k, :m] = q_t[k, :m]
+        n_src[k, :m] = q_src[k, :m]
+        n_s0[k, :m] = q_s0[k, :m]
+        n_s1[k, :m] = q_s1[k, :m]
+    return n_t, n_src, n_s0, n_s1
+
+
+@njit
+def init_state(gint, par, st, rng, meta, t0, zig, drv_nodes):
+    """
+    Set every node to its initial state at ``t0`` [ns] and draw the first Poisson spikes.
+
+    The fused-drive columns of ``drv_nodes`` (``S_DS``, ``S_DD``, ``S_DW``, ``S_DG``)
+    must be set; their first arrivals are drawn here.
+    """
+    for g in range(gint.shape[0]):
+        kind = gint[g, G_KIND]
+        p = par[g]
+        g0 = gint[g, G_START]
+        for i in range(g0, g0 + gint[g, G_SIZE]):
+            st[i, S_U] = p[P_U_INIT]
+            st[i, S_I] = 0.0
+            st[i, S_TH] = p[P_THETA]
+            st[i, S_TU] = t0
+            st[i, S_TR] = -INF
+            st[i, S_TP] = INF
+            st[i, S_NX] = INF
+            st[i, S_DX] = INF
+            if kind == K_POISSON:
+                if p[P_GAP] < INF and gint[g, G_FUSED] == 0:
+                    st[i, S_NX] = t0 + poisson_gap_ns(rng, i, p[P_GAP], zig)
+            elif kind >= K_LIF and gint[g, G_PRED] != 0:
+                set_prediction(st, i, predict(st, i, p, kind), meta)
+    for v in range(drv_nodes.shape[0]):
+        i = drv_nodes[v]
+        ds = np.int64(st[i, S_DS])
+        st[i, S_NX] = t0 + poisson_gap_ns(rng, ds, st[i, S_DG], zig)
+        st[i, S_DX] = math.floor(st[i, S_NX]) + st[i, S_DD]
+
+
+@njit
+def probe_state(gint_row, p, dtab, st, t):
+    """Return a copy of a group's state advanced to ``t`` [ns] (state unchanged)."""
+    g0 = gint_row[G_START]
+    n = gint_row[G_SIZE]
+    out = st[g0:g0 + n].copy()
+    kind = gint_row[G_KIND]
+    if kind >= K_LIF:
+        for i in range(n):
+            advance(out, i, p, kind, t, dtab)
+    return out

@@ -1,0 +1,1 @@
+"""Tests of snn_ros.core."""

@@ -1,0 +1,116 @@
+"""The engine against the slow event-by-event reference (``naive.py``) on random networks."""
+
+from hypothesis import given, HealthCheck, settings
+from hypothesis import strategies as st
+import numpy as np
+
+from snn_ros.core.network import Network
+from snn_ros.core.neurons import AdaptiveLIFParams, ExpLIFParams, LIFParams
+from snn_ros.core.simulator import Simulator
+
+from . import naive
+
+MS = 1_000_000
+T_END = 60 * MS
+
+
+def _params(model, rng):
+    common = {'tau_m_s': float(rng.uniform(0.005, 0.03)),
+              'theta_mV': float(rng.uniform(8, 20)),
+              'u_reset_mV': float(rng.uniform(-2, 5)),
+              't_ref_s': float(rng.uniform(0, 0.004)),
+              'i_ext_mV': float(rng.choice([0.0, rng.uniform(0, 25)]))}
+    if model == 'lif':
+        return LIFParams(u_min_mV=float(rng.choice([-np.inf, -3.0])), **common)
+    if model == 'lif_adaptive':
+        return AdaptiveLIFParams(u_min_mV=float(rng.choice([-np.inf, -3.0])),
+                                 tau_theta_s=float(rng.uniform(0.005, 0.2)),
+                                 theta_jump_mV=float(rng.uniform(0, 3)), **common)
+    return ExpLIFParams(tau_s_s=float(rng.uniform(0.001, 0.01)), **common)
+
+
+def random_network(seed, model):
+    """Build a small random network: input source, two populations, random patterns."""
+    rng = np.random.default_rng(seed)
+    net = Network(seed=seed)
+    inp = net.add_source('inp', int(rng.integers(1, 5)))
+    pois = net.add_source('pois', 3, 'poisson', rate_hz=float(rng.uniform(20, 300)))
+    models = [model, str(rng.choice(['lif', 'lif_adaptive', 'lif_exp']))]
+    pops = [net.add_population(f'p{k}', int(rng.integers(1, 6)), m, _params(m, rng))
+            for k, m in enumerate(models)]
+    scale = 10.0 if model != 'lif_exp' else 40.0
+
+    def weights(n, sign=1.0):
+        return sign * rng.uniform(0.2, 1.0, n) * scale
+
+    def delays(n):
+        if rng.random() < 0.5:
+            return float(rng.uniform(0.0005, 0.004))
+        return rng.uniform(0.0005, 0.006, n)
+
+    for post in pops:
+        proj_n = len(net.projections)
+        for pre in (inp, pois):
+            n = pre.size * post.size
+            net.connect(pre, post, 'all_to_all', weights(n), delays(n))
+        if rng.random() < 0.7:
+            net.connect(pops[0], post, 'fixed_indegree', weights(2 * post.size),
+                        delays(2 * post.size), indegree=2)
+        if rng.random() < 0.7:
+            pre = pops[1]
+            proj = net.connect(pre, post, 'fixed_probability', 0.0, 0.001, p=0.5)
+            n = proj.n_synapses
+            net.projections.pop()
+            net._names.discard(proj.name)
+            net.connect(pre, post, 'explicit', weights(n, -1.0), delays(n),
+                        pre_idx=proj.pre_idx, post_idx=proj.post_idx)
+        assert len(net.projections) > proj_n
+    if pops[0].size > 1:
+        net.add_lateral_inhibition(pops[0], -float(rng.uniform(1, 10)),
+                                   float(rng.uniform(0.0005, 0.002)))
+    if pops[1].size == pops[0].size:
+        net.connect(pops[0], pops[1], 'one_to_one', weights(pops[0].size), delays(pops[0].size))
+    n_in = int(rng.integers(0, 40))
+    idx = rng.integers(0, inp.size, n_in)
+    times = np.sort(rng.integers(0, T_END - 10 * MS, n_in))
+    # Some inputs on an integer-ms grid, to create exact ties between sources.
+    times[::3] = (times[::3] // MS) * MS
+    return net, pops, inp, idx, times
+
+
+def compare(sim, pops, ref):
+    for pop in pops:
+        got = sim.spikes(pop)
+        want = ref[pop.name]
+        assert len(got) == len(want), (pop.name, got, want)
+        for (n, t), (n_ref, t_ref) in zip(got.tolist(), want):
+            assert n == n_ref and abs(t - t_ref) <= 1, (pop.name, got, want)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2 ** 31 - 1), model=st.sampled_from(['lif', 'lif_adaptive', 'lif_exp']))
+def test_engine_matches_naive(seed, model):
+    net, pops, inp, idx, times = random_network(seed, model)
+    ref = naive.NaiveSim(net, seed=seed).run(T_END, {inp: (idx, times)})
+    sim = Simulator(net, seed=seed)
+    sim.push_spikes(inp, idx, times)
+    sim.run_until(T_END)
+    compare(sim, pops, ref)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2 ** 31 - 1))
+def test_fused_poisson_drive_matches_naive(seed):
+    rng = np.random.default_rng(seed)
+    net = Network(seed=seed)
+    pop = net.add_population('pop', 4, 'lif', LIFParams(tau_m_s=0.01, theta_mV=2.0,
+                                                        u_reset_mV=0.0, t_ref_s=0.002))
+    drive = net.add_source('drive', 4, 'poisson', rate_hz=float(rng.uniform(1500, 4000)))
+    net.connect(drive, pop, 'one_to_one', 0.5, float(rng.uniform(0.0005, 0.002)))
+    net.connect(pop, pop, 'all_to_all', rng.uniform(-2, 1, 16), rng.uniform(0.001, 0.003, 16))
+    ref = naive.NaiveSim(net, seed=seed).run(40 * MS)
+    sim = Simulator(net, seed=seed)
+    assert sim._drv_nodes.size == 4
+    sim.run_until(40 * MS)
+    compare(sim, [pop], ref)
+    assert len(ref['pop']) > 5
