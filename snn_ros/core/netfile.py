@@ -86,6 +86,11 @@ class BuiltNetwork(NamedTuple):
     drives: list
     spec: dict
 
+    @property
+    def net(self):
+        """Return ``network`` (the name the controller uses)."""
+        return self.network
+
 
 class _Checker:
     """Validation helpers that know the file name, for messages."""
@@ -293,8 +298,22 @@ def _check_projection(chk, proj, path, sizes, pop_names, index):
         if plasticity is not None and not isinstance(plasticity, dict):
             chk.fail(f'{path}.plasticity', f'expected a mapping, got {type(plasticity).__name__}',
                      'a mapping (rule and parameters) or null')
+        if plasticity is not None:
+            _rule_params(plasticity, f'{chk.source}: {path}.plasticity')
+            if isinstance(out['delay_s'], list) and len(set(out['delay_s'])) > 1:
+                chk.fail(f'{path}.delay_s', 'per-synapse delays on a plastic projection',
+                         'one delay (a number) for all synapses of a plastic projection')
         out['plasticity'] = plasticity
     return out
+
+
+def _rule_params(block, where):
+    """Return the rule parameters of a ``plasticity`` block; errors name ``where``."""
+    from snn_ros.core import plasticity
+    try:
+        return plasticity.params_from_dict(block, where=where)
+    except ValueError as error:
+        raise NetfileError(str(error)) from None
 
 
 def validate_spec(raw, source='<spec>', extra_keys=()):
@@ -393,17 +412,22 @@ def build_network(spec, rng=None, source='<spec>'):
         path = f'projections[{i}]'
         pre, post = nodes[proj['pre']], nodes[proj['post']]
         weight, delay = _per_synapse(proj['weight_mV']), _per_synapse(proj['delay_s'])
+        rule = None
+        if proj.get('plasticity') is not None:
+            rule = _rule_params(proj['plasticity'], f'{source}: {path}.plasticity')
         try:
             if proj['pattern'] == 'lateral_inhibition':
                 projs[proj['name']] = net.add_lateral_inhibition(pre, weight, delay,
-                                                                 name=proj['name'])
+                                                                 name=proj['name'],
+                                                                 plasticity=rule)
                 continue
             args = dict(proj['args'])
             for key in ('pre_idx', 'post_idx'):
                 if key in args:
                     args[key] = np.asarray(args[key], dtype=np.int64)
             projs[proj['name']] = net.connect(pre, post, proj['pattern'], weight, delay,
-                                              rng=rng, name=proj['name'], **args)
+                                              rng=rng, name=proj['name'], plasticity=rule,
+                                              **args)
         except (TypeError, ValueError) as error:
             raise NetfileError(f'{source}: {path}: {error}') from error
     return BuiltNetwork(net, pops, srcs, projs, drives, spec)

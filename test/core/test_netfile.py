@@ -59,14 +59,33 @@ def test_brunel_spec_has_the_benchmark_numbers():
 
 def test_small_spec_fills_defaults_and_keeps_plasticity(tmp_path):
     data = copy.deepcopy(SMALL)
-    rule = {'rule': 'rstdp', 'tau_plus_s': 0.02, 'anything': [1, 2]}
+    rule = {'rule': 'rstdp', 'tau_plus_s': 0.03, 'tau_c_s': 0.5,
+            'homeostasis': {'rate_max_hz': 50.0}}
     data['projections'][1]['plasticity'] = rule
-    spec = load_spec(_write(tmp_path, data))
+    path = _write(tmp_path, data)
+    spec = load_spec(path)
     assert spec['projections'][1]['plasticity'] == rule
+    built = load_network(path)
+    params = built.projections['a_to_b_1'].plasticity
+    assert (params.tau_c_s, params.stdp.tau_plus_s) == (0.5, 0.03)
+    assert params.stdp.homeostasis.rate_max_hz == 50.0
+    assert built.projections['inp_to_a_0'].plasticity is None
     assert spec['sources'][0]['kind'] == 'array'
     assert spec['populations'][0]['record'] is True
     assert [p['name'] for p in spec['projections']] == [
         'inp_to_a_0', 'a_to_b_1', 'b_to_a_2', 'b_to_b_3']
+
+
+def test_bad_plasticity_fields_are_named(tmp_path):
+    data = copy.deepcopy(SMALL)
+    data['projections'][1]['plasticity'] = {'rule': 'stdp', 'tau_c_s': 1.0}
+    path = _write(tmp_path, data)
+    with pytest.raises(NetfileError, match=rf'^{path}: projections\[1\]\.plasticity\.tau_c_s'):
+        load_spec(path)
+    data['projections'][1]['plasticity'] = {'rule': 'hebb'}
+    path = _write(tmp_path, data)
+    with pytest.raises(NetfileError, match=rf'^{path}: projections\[1\]\.plasticity\.rule'):
+        load_spec(path)
 
 
 def test_extra_top_level_keys_pass_through_only_when_asked(tmp_path):

@@ -1,0 +1,54 @@
+"""``snn-ros bench engine --quick --json``: the report's shape (no timing asserts)."""
+
+import json
+
+import pytest
+
+from snn_ros.cli import main
+
+SIMULATORS = ('snn_ros', 'snn_ros_mt', 'nest_ps', 'nest_grid', 'brian2_standalone')
+FIGURES = ('wall_s', 'rate_hz', 'syn_events_per_s', 'threads')
+
+
+def _report(capsys, *extra):
+    assert main(['bench', 'engine', '--quick', '--json', *extra]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1, 'with --json the benchmark prints exactly one line'
+    return json.loads(out[0])
+
+
+def _check_entry(entry):
+    assert 'error' not in entry, entry.get('error')
+    for key in FIGURES:
+        assert key in entry
+    assert entry['rate_hz'] > 0 and entry['syn_events_per_s'] > 0 and entry['wall_s'] > 0
+    assert entry['threads'] >= 1
+
+
+def test_quick_json_without_peers(capsys):
+    report = _report(capsys, '--skip-peers')
+    for key in SIMULATORS:
+        assert key in report
+    for key in ('snn_ros', 'snn_ros_mt'):
+        _check_entry(report[key])
+    assert report['nest_ps'] is None and report['brian2_standalone'] is None
+    assert report['snn_ros']['rate_hz'] == report['snn_ros_mt']['rate_hz']
+    assert 0 < report['bytes_per_synapse'] <= 16
+    assert [row['n'] for row in report['scaling']] == [500, 1000]
+    assert all(row['rate_hz'] > 0 for row in report['scaling'])
+    assert report['controller']['snn_ros_us_per_call'] > 0
+    assert report['setup']['network']['NE'] == 400
+
+
+@pytest.mark.peer
+@pytest.mark.slow
+def test_quick_json_with_peers(capsys):
+    pytest.importorskip('nest')
+    report = _report(capsys, '--skip-scaling')
+    for key in SIMULATORS:
+        _check_entry(report[key])
+    assert report['nest_ps']['threads'] == report['brian2_standalone']['threads'] == 1
+    assert report['brian2_standalone']['build_s'] > 0
+    for check in report['consistency'].values():
+        assert 0 <= check['relative_difference'] < 1
+    assert report['controller']['brian2_runtime_us_per_step'] > 0
