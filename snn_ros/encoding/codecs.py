@@ -30,9 +30,11 @@ counts adds 2**24 us (small backward steps happen without a wrap; the same rule 
 used by ros-event-camera/event_camera_codecs). Times are returned in ns (us x 1000).
 CD events outside the sensor's width x height are dropped and counted.
 
-The decoder makes two passes (``_codec_kernels``): a branch-free scan that tracks
-y and time through every word and keeps one packed slot per event and per rare
-word (vectors, triggers), then an expansion of those slots into the output arrays.
+The decoder (``_codec_kernels.evt3_decode``) makes one pass over the words that
+keeps y and the time and writes each event straight into a buffer owned by the
+decoder (sized from a vectorised count of the event-bearing words when the packet
+could overflow it); the caller gets a copy of the filled part (or, for a large
+packet, the buffer itself, which the decoder then forgets).
 
 ``mono`` (ros-event-camera/event_camera_codecs, ``mono_decoder.h`` and
 ``mono_encoder.h``) packs one event in a little-endian uint64::
@@ -58,9 +60,19 @@ ENCODINGS = ('evt3', 'mono')
 _NO_TRIGGERS = np.empty(0, dtype=TRIGGER_DTYPE)
 _NO_TRIGGERS.flags.writeable = False
 EVT3_MAX_SIZE = 2048  # 11-bit addresses
-# Longer inputs are decoded in chunks: bounded scratch memory, and far fewer than the
-# 2047 time wraps a kernel call can carry (a camera sends a TIME_HIGH every 4 ms).
+# Longer inputs are decoded in chunks, which bounds the decoder's buffer.
 EVT3_CHUNK_WORDS = 1 << 22
+# The decoder's reused buffers: 131072 events (1.7 MB) hold the worst case (12 events
+# per word) of packets up to 10922 words, so these need no counting pass.
+EVT3_BUFFER_EVENTS = 1 << 17
+EVT3_BUFFER_TRIGGERS = 1 << 14
+# Decoded packets of up to this many events are copied out of the buffer; larger ones
+# are handed over whole (a copy would cost more than a fresh buffer for the next call).
+EVT3_COPY_EVENTS = 1 << 14
+_U8 = np.dtype(np.uint8)
+_WORD = np.dtype('<u2')
+_EVENT_BYTES = EVENT_DTYPE.itemsize
+_TRIGGER_BYTES = TRIGGER_DTYPE.itemsize
 MONO_MAX_X = 1 << 16
 MONO_MAX_Y = 1 << 15
 
@@ -90,7 +102,9 @@ class Evt3Decoder:
     Stateful EVT 3.0 decoder: one per camera stream.
 
     ``state`` is an int64 array (see ``_codec_kernels.S_*``) holding y, time, vector
-    base and the counters; it carries across :meth:`decode` calls. In tolerant mode
+    base and the counters, which carry across :meth:`decode` calls, and the width,
+    height and ns per tick. Events are decoded into a buffer owned by the decoder
+    (``_events``, grown when a packet needs more) and copied out. In tolerant mode
     a packet of odd length loses its last byte and is counted in
     ``truncated_packets``; otherwise it raises ``ValueError``.
     """
@@ -104,12 +118,16 @@ class Evt3Decoder:
         self.tolerant = bool(tolerant)
         self.time_mult_ns = int(time_mult_ns)
         self.state = np.zeros(_k.EVT3_STATE_LEN, dtype=np.int64)
+        self.state[_k.S_WIDTH] = self.width
+        self.state[_k.S_HEIGHT] = self.height
+        self.state[_k.S_TIME_MULT] = self.time_mult_ns
         self.truncated_packets = 0
-        self._slots = np.empty(4097, dtype=np.int64)
+        self._set_buffer(EVT3_BUFFER_EVENTS)
+        self._set_trigger_buffer(EVT3_BUFFER_TRIGGERS)
 
     def reset(self):
         """Forget the time, address and counters (as after a camera restart)."""
-        self.state[:] = 0
+        self.state[:_k.EVT3_RESET_LEN] = 0
         self.truncated_packets = 0
 
     @property
@@ -144,36 +162,57 @@ class Evt3Decoder:
         ``events`` is an EVENT_DTYPE array, ``triggers`` a TRIGGER_DTYPE array, both
         owned by the caller, with times in ns.
         """
-        raw = _as_bytes(data, 'evt3')
-        if raw.shape[0] & 1:
+        if type(data) is not np.ndarray or data.dtype is not _U8 or data.ndim != 1:
+            data = _as_bytes(data, 'evt3')
+        n_bytes = data.shape[0]
+        if n_bytes & 1:
             if not self.tolerant:
-                raise ValueError(f'evt3 packet has {raw.shape[0]} bytes: evt3 words are 2 '
+                raise ValueError(f'evt3 packet has {n_bytes} bytes: evt3 words are 2 '
                                  'bytes, so the length must be even (truncated packet?)')
             self.truncated_packets += 1
-            raw = raw[:-1]
-        words = raw.view('<u2')
-        if words.shape[0] <= EVT3_CHUNK_WORDS:
-            return self._decode_words(words)
-        parts = [self._decode_words(words[i:i + EVT3_CHUNK_WORDS])
-                 for i in range(0, words.shape[0], EVT3_CHUNK_WORDS)]
-        return (np.concatenate([p[0] for p in parts]),
-                np.concatenate([p[1] for p in parts]))
+            data = data[:-1]
+        try:
+            words = data.view(_WORD)
+        except ValueError:  # a strided uint8 array
+            words = np.ascontiguousarray(data).view(_WORD)
+        if n_bytes > 2 * EVT3_CHUNK_WORDS + 1:
+            chunk = EVT3_CHUNK_WORDS
+            parts = [self._decode_words(words[i:i + chunk])
+                     for i in range(0, words.shape[0], chunk)]
+            return (np.concatenate([p[0] for p in parts]),
+                    np.concatenate([p[1] for p in parts]))
+        return self._decode_words(words)
 
     def _decode_words(self, words):
-        if self._slots.shape[0] < words.shape[0] + 1:
-            self._slots = np.empty(max(words.shape[0] + 1, 2 * self._slots.shape[0]), np.int64)
-        wraps0 = self.state[_k.S_HIGH] >> 24
-        n = _k.evt3_scan(words, self.state, self._slots)
-        n_vec, n_trig = _k.evt3_count_rare(self._slots, n)
-        events = np.empty(n - n_vec - n_trig + 12 * n_vec, dtype=EVENT_DTYPE)
-        triggers = np.empty(n_trig, dtype=TRIGGER_DTYPE) if n_trig else _NO_TRIGGERS
-        m, nt = _k.evt3_expand(self._slots, n, wraps0, self.state, self.width, self.height,
-                               self.time_mult_ns, events, triggers)
-        if m < events.shape[0]:
-            events = events[:m]
-        if nt < triggers.shape[0]:
-            triggers = triggers[:nt]
-        return events, triggers
+        events = self._events
+        triggers = self._triggers
+        m, nt = _k.evt3_decode(words, self.state, events, triggers)
+        if m < 0 or nt < 0:
+            if -m > events.shape[0]:
+                events = self._set_buffer(max(-m, 2 * events.shape[0]))
+            if -nt > triggers.shape[0]:
+                triggers = self._set_trigger_buffer(max(-nt, 2 * triggers.shape[0]))
+            self.state[_k.S_CHECKED] = 1
+            m, nt = _k.evt3_decode(words, self.state, events, triggers)
+        # Byte copies: numpy copies packed structured arrays field by field, 20x slower.
+        if nt:
+            triggers = self._triggers_bytes[:nt * _TRIGGER_BYTES].copy().view(TRIGGER_DTYPE)
+        else:
+            triggers = _NO_TRIGGERS
+        if m > EVT3_COPY_EVENTS:
+            self._set_buffer(EVT3_BUFFER_EVENTS)
+            return events[:m], triggers
+        return self._events_bytes[:m * _EVENT_BYTES].copy().view(EVENT_DTYPE), triggers
+
+    def _set_buffer(self, size):
+        self._events = np.empty(size, dtype=EVENT_DTYPE)
+        self._events_bytes = self._events.view(np.uint8)
+        return self._events
+
+    def _set_trigger_buffer(self, size):
+        self._triggers = np.empty(size, dtype=TRIGGER_DTYPE)
+        self._triggers_bytes = self._triggers.view(np.uint8)
+        return self._triggers
 
 
 def decode_evt3(data, width, height, decoder=None):
@@ -302,25 +341,26 @@ class PacketDecoder:
                 if seq > self.last_seq:
                     self.lost_packets += int(seq - self.last_seq - 1)
             self.last_seq = seq
-        if encoding not in ENCODINGS:
-            return self._fail(f'EventPacket.encoding {encoding!r} is not supported; '
-                              f'use one of {list(ENCODINGS)}')
-        if self.width is None:
+        if encoding != self.encoding or width != self.width or height != self.height:
+            # The first packet, or a change: the checks that a steady stream skips.
+            if encoding not in ENCODINGS:
+                return self._fail(f'EventPacket.encoding {encoding!r} is not supported; '
+                                  f'use one of {list(ENCODINGS)}')
+            if self.width is not None:
+                return self._fail(f'EventPacket changed to {encoding} {width}x{height} after '
+                                  f'{self.encoding} {self.width}x{self.height}; one decoder '
+                                  'per stream')
             try:
                 limit = EVT3_MAX_SIZE if encoding == 'evt3' else MONO_MAX_X
                 _check_geometry(width, height, limit, limit, f'EventPacket ({encoding})')
             except ValueError as error:
                 return self._fail(str(error))
             self.width, self.height, self.encoding = int(width), int(height), encoding
-        elif (width, height, encoding) != (self.width, self.height, self.encoding):
-            return self._fail(f'EventPacket changed to {encoding} {width}x{height} after '
-                              f'{self.encoding} {self.width}x{self.height}; one decoder per '
-                              'stream')
+            if encoding == 'evt3':
+                self.evt3 = Evt3Decoder(self.width, self.height, tolerant=self.tolerant)
         self.packets += 1
         try:
             if encoding == 'evt3':
-                if self.evt3 is None:
-                    self.evt3 = Evt3Decoder(self.width, self.height, tolerant=self.tolerant)
                 return self.evt3.decode(data)
             events = decode_mono(data, time_base_ns, tolerant=self.tolerant)
             keep = (events['x'] < self.width) & (events['y'] < self.height)

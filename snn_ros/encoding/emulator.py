@@ -25,6 +25,13 @@ defaults we keep (theta 0.2, sigma 0.03, refractory 0.5 ms). For every pixel:
 - Shot noise: Poisson events at ``shot_noise_rate_hz`` per pixel, half ON and half
   OFF, at uniform times; they do not move the reference.
 
+Each frame interval takes two passes (``_emulator_kernels``): one over every pixel
+computes the new levels and lists the pixels whose difference to the reference
+leaves the open interval (-theta_off, theta_on) at either end of the interval
+(no other pixel can fire), with no data-dependent branch and a vectorised
+threshold test; then the crossings of the listed pixels only. The arithmetic is
+the same, in the same order, as a plain loop over pixels.
+
 Events of one frame interval are returned sorted by (t, y, x, p). Each event is
 packed into one int64 key, (t - t0) << 32 | y << 17 | x << 1 | p, and the keys are
 sorted with numpy's vectorised sort: a full sort, which measured about twice as
@@ -98,9 +105,9 @@ class DvsEmulator:
     Per-pixel DVS emulator; call :meth:`step` with each frame.
 
     ``level`` (float32, height * width) is each pixel's last log level; ``state``
-    (float32, (height * width, 3)) its reference, ON and OFF thresholds, row-major;
-    ``ready_s`` (float64, height * width) the end of its refractory period [s since
-    the first frame].
+    (float32, (3, height * width)) its reference, ON and OFF thresholds, one row each
+    (pixels row-major); ``ready_s`` (float64, height * width) the end of its
+    refractory period [s since the first frame].
     """
 
     def __init__(self, width, height, params=EmulatorParams(), rng=None):
@@ -117,11 +124,13 @@ class DvsEmulator:
         self.rng = rng
         n = self.width * self.height
         self.level = np.zeros(n, dtype=np.float32)
-        self.state = np.zeros((n, _k.STATE_COLS), dtype=np.float32)
+        # Pixels that may fire in this interval (y << 17 | x << 1) and their previous level.
+        self._active = (np.empty(n, dtype=np.int64), np.empty(n, dtype=np.float32))
+        self.state = np.zeros((_k.STATE_COLS, n), dtype=np.float32)
         self.ready_s = np.full(n, -1e300)
-        self.state[:, _k.C_ON] = np.maximum(
+        self.state[_k.C_ON] = np.maximum(
             rng.normal(params.theta_on, params.sigma_theta, n), params.min_theta)
-        self.state[:, _k.C_OFF] = np.maximum(
+        self.state[_k.C_OFF] = np.maximum(
             rng.normal(params.theta_off, params.sigma_theta, n), params.min_theta)
         self._luts = {256: response_lut(params, 256), 65536: response_lut(params, 65536)}
         self._settings = np.zeros(_k.P_LEN, dtype=np.float64)
@@ -139,7 +148,7 @@ class DvsEmulator:
     def thresholds(self):
         """Per-pixel (theta_on, theta_off), each of shape (height, width)."""
         shape = (self.height, self.width)
-        return (self.state[:, _k.C_ON].reshape(shape), self.state[:, _k.C_OFF].reshape(shape))
+        return (self.state[_k.C_ON].reshape(shape), self.state[_k.C_OFF].reshape(shape))
 
     def _frame(self, frame, encoding):
         if encoding not in FRAME_ENCODINGS:
@@ -181,8 +190,8 @@ class DvsEmulator:
             _k.init_state(image, lut, self.level, self.state, self.ready_s)
             if self.params.leak_rate_hz > 0:
                 # Spread the leak events' phases, as v2e does.
-                self.state[:, _k.C_REF] -= (self.rng.random(self.state.shape[0])
-                                            * self.state[:, _k.C_ON])
+                self.state[_k.C_REF] -= (self.rng.random(self.state.shape[1])
+                                         * self.state[_k.C_ON])
             self.t_first_ns = self.t_last_ns = t_ns
             return np.empty(0, dtype=EVENT_DTYPE)
         if t_ns <= self.t_last_ns:
@@ -192,12 +201,13 @@ class DvsEmulator:
         s = self._settings
         s[_k.P_T0] = (t0_ns - self.t_first_ns) * 1e-9
         s[_k.P_T1] = (t_ns - self.t_first_ns) * 1e-9
+        n_active = _k.emulate_levels(image, lut, self.level, self.state, s, *self._active)
         n, done = 0, 0
-        npix = self.width * self.height
-        while done < npix:
-            n, done = _k.emulate(image, lut, self.level, self.state, self.ready_s, s,
-                                 np.int64(t0_ns), *self._scratch, n, done)
-            if done < npix:
+        while done < n_active:
+            n, done = _k.emulate_events(self.level, self.state, self.ready_s, s,
+                                        np.int64(t0_ns), self.width, *self._active, n_active,
+                                        done, *self._scratch, n)
+            if done < n_active:
                 self._grow(2 * self._scratch[0].shape[0])
         n = self._add_shot_noise(n, t0_ns, t_ns)
         out = np.empty(n, dtype=EVENT_DTYPE)

@@ -206,3 +206,37 @@ def test_long_inputs_are_decoded_in_chunks(monkeypatch):
     monkeypatch.setattr(codecs, 'EVT3_CHUNK_WORDS', 333)
     chunked = Evt3Decoder(500, 400).decode(stream)
     assert np.array_equal(whole[0], chunked[0]) and np.array_equal(whole[1], chunked[1])
+
+
+def test_buffers_grow_and_large_packets_are_handed_over(monkeypatch):
+    import snn_ros.encoding.codecs as codecs
+    rng = np.random.default_rng(11)
+    stream = random_stream(rng, 4000)
+    ref = naive.NaiveEvt3(500, 400)
+    ref_ev, ref_tr = ref.decode(stream.tobytes())
+    monkeypatch.setattr(codecs, 'EVT3_BUFFER_EVENTS', 3)
+    monkeypatch.setattr(codecs, 'EVT3_BUFFER_TRIGGERS', 1)
+    monkeypatch.setattr(codecs, 'EVT3_COPY_EVENTS', 40)
+    dec = Evt3Decoder(500, 400)
+    parts = [dec.decode(p.tobytes()) for p in np.split(stream, [5, 300, 310, 2000, 2010])]
+    assert np.concatenate([p[0] for p in parts]).tolist() == ref_ev.tolist()
+    assert np.concatenate([p[1] for p in parts]).tolist() == ref_tr.tolist()
+    # Up to 40 events are copied out of the buffer (a uint8 copy), more are handed over.
+    assert [len(p[0]) > 40 for p in parts] == [False] * 5 + [True]
+    assert [p[0].base.dtype == np.uint8 for p in parts] == [True] * 5 + [False]
+    assert len(parts[3][0]) > 3 and len(parts[3][1]) > 1   # both buffers had to grow
+
+
+def test_thousands_of_wraps_in_one_packet():
+    highs = np.tile([0x800, 0xFFF, 0x000], 3000)
+    stream = np.empty(4 * highs.shape[0], dtype='<u2')
+    stream[0::4] = 0x8000 | highs
+    stream[1::4] = tl(5)
+    stream[2::4] = 0x0000 | 3
+    stream[3::4] = 0x2000 | 9
+    dec = Evt3Decoder(64, 64)
+    ev, _ = dec.decode(stream.tobytes())
+    ref = naive.NaiveEvt3(64, 64)
+    ref_ev, _ = ref.decode(stream.tobytes())
+    assert dec.wraps == ref.s['wraps'] == 3000 and ev.tolist() == ref_ev.tolist()
+    assert ev['t'][-1] == (3000 << 24 | 5) * 1000
