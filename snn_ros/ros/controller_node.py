@@ -14,7 +14,9 @@ sim time when ``use_sim_time`` is set); the network runs in continuous time up t
 the newest event, and up to ``now - max_input_delay_s`` when the scene is quiet.
 Safety: speeds are clamped; zero velocity is published, and learning paused, while
 the newest input is older than ``input_timeout_s``. Bad input is counted, logged
-(throttled) and dropped; input beyond ``max_event_rate_hz`` is dropped and counted.
+(throttled) and dropped: damaged packets, events far from their packet's stamp,
+events older than the network time, NaN rewards, and input beyond
+``max_event_rate_hz``. Diagnostics count dropped events and messages by reason.
 """
 
 import math
@@ -57,8 +59,10 @@ PARAMETERS = [
           0.01, 60.0),
     Param('max_input_delay_s', 0.05, 'how late events may arrive; the network lags by this '
           'much when the scene is quiet [s]', 0.0, 5.0, read_only=True),
-    Param('max_event_rate_hz', 20.0e6, 'input beyond this rate is dropped and counted [ev/s]',
-          1.0, 1.0e9),
+    Param('max_event_rate_hz', 20.0e6, 'input beyond this rate (in stamp time, bursts of '
+          '0.1 s) is dropped and counted [ev/s]', 1.0, 1.0e9),
+    Param('max_packet_span_s', 1.0, 'events further than this from their packet stamp are '
+          'dropped as damaged [s]', 0.001, 3600.0, read_only=True),
     Param('learning', True, 'learn from reward (R-STDP)'),
     Param('checkpoint_file', '', 'weights file: loaded at start if present, saved on the '
           'checkpoint timer, at shutdown and by ~/save_weights; empty = none', read_only=True),
@@ -81,8 +85,8 @@ def resolve_config(name):
     try:
         from ament_index_python.packages import get_package_share_directory
         candidates.insert(0, Path(get_package_share_directory('snn_ros')) / 'config' / name)
-    except (ImportError, LookupError, ValueError):
-        pass
+    except (ImportError, LookupError, ValueError, OSError):
+        pass  # no ament index (e.g. PyPI wheels without AMENT_PREFIX_PATH)
     for candidate in candidates:
         if candidate.is_file():
             return candidate
@@ -148,23 +152,34 @@ class ControllerNode(Node):
         events, _ = self.decoder.decode(msg.encoding, convert.packet_bytes(msg), msg.width,
                                         msg.height, msg.time_base, msg.seq)
         if self.decoder.dropped_packets > before:
-            self.drops.drop('bad_packet', f'seq {msg.seq}: {msg.encoding} {msg.width}x'
+            self.drops.drop('bad_packets', f'seq {msg.seq}: {msg.encoding} {msg.width}x'
                             f'{msg.height}, {len(msg.events)} bytes')
             return
         now_ns = self._now_ns()
         self.last_input_ns = now_ns
         if events.shape[0] == 0:
             return
-        if not self.budget.take(events.shape[0], now_ns):
-            self.drops.drop('over_capacity', f'{events.shape[0]} events beyond '
-                            f'{self.p.max_event_rate_hz:g} ev/s')
+        stamp_ns = convert.stamp_to_ns(msg.header.stamp)
+        if not self.budget.take(events.shape[0], stamp_ns):
+            self.drops.drop('over_capacity_events', f'{events.shape[0]} events beyond '
+                            f'{self.p.max_event_rate_hz:g} ev/s', events.shape[0])
             return
-        events['t'] += self.clock_map.offset(convert.stamp_to_ns(msg.header.stamp),
-                                             msg.time_base, int(events['t'][0]))
+        events['t'] += self.clock_map.offset(stamp_ns, msg.time_base, int(events['t'][0]))
+        # Damaged payloads decode to wild times; one of them must not push the
+        # network far ahead, where every later event would be late.
+        span_ns = int(self.p.max_packet_span_s * NS_PER_S)
+        wild = (events['t'] < stamp_ns - span_ns) | (events['t'] > stamp_ns + span_ns)
+        if wild.any():
+            self.drops.drop('implausible_time_events', f'{int(wild.sum())} events more than '
+                            f'{self.p.max_packet_span_s:g} s from their packet stamp',
+                            int(wild.sum()))
+            events = events[~wild]
+            if events.shape[0] == 0:
+                return
         late = self.controller.feed(events, msg.width, msg.height)
         if late:
             self.drops.drop('late_events', f'{late} events older than the network time '
-                            '(stamps going backwards, or later than max_input_delay_s)')
+                            '(stamps going backwards, or later than max_input_delay_s)', late)
         self.events_in += events.shape[0] - late
         self.newest_input_ns = int(events['t'][-1])
         self.lag_ns = now_ns - self.newest_input_ns
@@ -174,7 +189,7 @@ class ControllerNode(Node):
     def on_reward(self, msg):
         """Deliver a finite reward at the current time; drop NaN and infinity."""
         if not math.isfinite(msg.data):
-            self.drops.drop('bad_reward', f'reward {msg.data}')
+            self.drops.drop('bad_rewards', f'reward {msg.data}')
             return
         if not self._input_fresh(self._now_ns()):
             return  # learning pauses while the input is stale
@@ -226,7 +241,7 @@ class ControllerNode(Node):
 
     def on_diagnostics_timer(self):
         """Publish the counters: input rate, drops, sequence gaps, lag, learning."""
-        values = {'events_in': self.events_in, 'events_dropped': self.drops.total,
+        values = {'events_in': self.events_in, 'inputs_dropped': self.drops.total,
                   'packets_lost_by_seq_gap': self.decoder.lost_packets,
                   'seq_gaps': self.decoder.seq_gaps, 'clock_resyncs': self.clock_map.resyncs,
                   'processing_lag_ms': self.lag_ns / 1e6,
@@ -299,19 +314,27 @@ class ControllerNode(Node):
 
 
 class _TokenBucket:
-    """Admit at most ``rate_hz`` events per second on average, with one second of burst."""
+    """
+    Admit at most ``rate_hz`` events per second, with bursts of ``BURST_S`` of that rate.
+
+    Time is the packets' stamps: a burst of densely stamped packets is limited
+    however fast it happens to be processed; stamps going back refill nothing.
+    """
+
+    BURST_S = 0.1
 
     def __init__(self, rate_hz):
         self.rate_hz = float(rate_hz)
-        self.tokens = self.rate_hz
+        self.capacity = self.rate_hz * self.BURST_S
+        self.tokens = self.capacity
         self.t_ns = None
 
     def take(self, n, now_ns):
         """Return True and spend ``n`` tokens if there are enough."""
         if self.t_ns is not None:
-            self.tokens = min(self.rate_hz,
-                              self.tokens + (now_ns - self.t_ns) * 1e-9 * self.rate_hz)
-        self.t_ns = now_ns
+            elapsed_s = max(0, now_ns - self.t_ns) * 1e-9
+            self.tokens = min(self.capacity, self.tokens + elapsed_s * self.rate_hz)
+        self.t_ns = max(now_ns, self.t_ns or now_ns)
         if n > self.tokens:
             return False
         self.tokens -= n

@@ -20,9 +20,9 @@ class DropCounter:
         self.counts = Counter()
         self._logger = logger
 
-    def drop(self, reason, detail):
-        """Count one drop of ``reason`` and log ``detail`` (throttled per reason)."""
-        self.counts[reason] += 1
+    def drop(self, reason, detail, n=1):
+        """Count ``n`` inputs dropped for ``reason`` and log ``detail`` (throttled)."""
+        self.counts[reason] += n
         self._logger.warning(f'dropped ({reason}, {self.counts[reason]} so far): {detail}',
                              throttle_duration_sec=WARN_PERIOD_S)
 

@@ -34,6 +34,7 @@ def resolve(value, args):
 
 
 class LaunchConfiguration(Substitution):
+
     def __init__(self, variable_name, *, default=None):
         self.name, self.default = variable_name, default
 
@@ -46,6 +47,7 @@ class LaunchConfiguration(Substitution):
 
 
 class PathJoinSubstitution(Substitution):
+
     def __init__(self, substitutions):
         self.parts = substitutions
 
@@ -54,20 +56,29 @@ class PathJoinSubstitution(Substitution):
 
 
 class FindPackageShare(Substitution):
-    """Our package's share folder is the repository root (config/, launch/ and worlds/)."""
+    """
+    Our package's share folder is the repository root (config/, launch/ and worlds/).
+
+    The few external packages our launch files include from (Gazebo users only) get a
+    placeholder path: their files are not here, and included files are not read.
+    """
 
     KNOWN = {'snn_ros': REPO}
+    EXTERNAL = {'ros_gz_sim': Path('/external/share/ros_gz_sim')}
 
     def __init__(self, package):
         self.package = package
 
     def resolve(self, args):
+        if self.package in self.EXTERNAL:
+            return str(self.EXTERNAL[self.package])
         if self.package not in self.KNOWN:
             raise KeyError(f'package {self.package!r} is not known here')
         return str(self.KNOWN[self.package])
 
 
 class PythonExpression(Substitution):
+
     def __init__(self, expression):
         self.expression = expression
 
@@ -76,6 +87,7 @@ class PythonExpression(Substitution):
 
 
 class DeclareLaunchArgument:
+
     def __init__(self, name, *, default_value=None, description=None, choices=None):
         self.name, self.default_value, self.choices = name, default_value, choices
         if not description:
@@ -83,6 +95,7 @@ class DeclareLaunchArgument:
 
 
 class IfCondition:
+
     def __init__(self, predicate_expression):
         self.predicate = predicate_expression
 
@@ -91,11 +104,31 @@ class IfCondition:
 
 
 class UnlessCondition(IfCondition):
+
     def holds(self, args):
         return not super().holds(args)
 
 
+class PythonLaunchDescriptionSource:
+    """A Python launch file to include, by path."""
+
+    def __init__(self, launch_file_path):
+        self.path = launch_file_path
+
+
+class IncludeLaunchDescription:
+    """Recorded, not followed: only includes of ``FindPackageShare.EXTERNAL`` are allowed."""
+
+    def __init__(self, launch_description_source, *, launch_arguments=None, condition=None):
+        if not isinstance(launch_description_source, PythonLaunchDescriptionSource):
+            raise TypeError('IncludeLaunchDescription needs a PythonLaunchDescriptionSource')
+        self.source = launch_description_source
+        self.launch_arguments = list(launch_arguments or [])
+        self.condition = condition
+
+
 class LaunchDescription:
+
     def __init__(self, initial_entities=None):
         self.entities = list(initial_entities or [])
 
@@ -151,7 +184,11 @@ def _modules():
         return mod
     return {
         'launch': module('launch', LaunchDescription=LaunchDescription),
-        'launch.actions': module('launch.actions', DeclareLaunchArgument=DeclareLaunchArgument),
+        'launch.actions': module('launch.actions', DeclareLaunchArgument=DeclareLaunchArgument,
+                                 IncludeLaunchDescription=IncludeLaunchDescription),
+        'launch.launch_description_sources': module(
+            'launch.launch_description_sources',
+            PythonLaunchDescriptionSource=PythonLaunchDescriptionSource),
         'launch.conditions': module('launch.conditions', IfCondition=IfCondition,
                                     UnlessCondition=UnlessCondition),
         'launch.substitutions': module('launch.substitutions',
@@ -181,6 +218,17 @@ def describe(launch_file):
                 sys.modules.pop(name, None)
             else:
                 sys.modules[name] = previous
+
+
+def includes(launch_file, **launch_arguments):
+    """Return the resolved paths of the launch files ``launch_file`` includes."""
+    description = describe(launch_file)
+    args = {e.name: e.default_value for e in description.entities
+            if isinstance(e, DeclareLaunchArgument)}
+    args.update(launch_arguments)
+    return [Path(resolve(e.source.path, args)) for e in description.entities
+            if isinstance(e, IncludeLaunchDescription)
+            and (e.condition is None or e.condition.holds(args))]
 
 
 def processes(launch_file, **launch_arguments):
