@@ -187,13 +187,20 @@ class ControllerNode(Node):
             self._publish_command(*self._command(), self.newest_input_ns)
 
     def on_reward(self, msg):
-        """Deliver a finite reward at the current time; drop NaN and infinity."""
+        """
+        Deliver a finite reward; drop NaN and infinity.
+
+        The reward is delivered at ``now - max_input_delay_s``, where the network
+        may already be, so that events still in flight are not made late by it.
+        """
         if not math.isfinite(msg.data):
             self.drops.drop('bad_rewards', f'reward {msg.data}')
             return
-        if not self._input_fresh(self._now_ns()):
+        now_ns = self._now_ns()
+        if not self._input_fresh(now_ns):
             return  # learning pauses while the input is stale
-        self.controller.reward(float(msg.data), self._now_ns())
+        t_ns = max(self.controller.t_ns, now_ns - int(self.p.max_input_delay_s * NS_PER_S))
+        self.controller.reward(float(msg.data), t_ns)
 
     # --- output ---------------------------------------------------------------------------
 
