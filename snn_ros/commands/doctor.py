@@ -75,10 +75,12 @@ def _check_threading_layer():
     import numba
     import numpy as np
 
-    @numba.njit(parallel=True)
+    from snn_ros.core.jit import prange
+
+    @numba.njit(parallel=True)  # the layer snn_ros.core.jit chose, without the cache
     def _sum(x):
         total = 0.0
-        for i in numba.prange(x.size):
+        for i in prange(x.size):
             total += x[i]
         return total
 

@@ -14,7 +14,8 @@ import math
 
 import numpy as np
 
-from snn_ros.core.jit import njit, njit_inline
+from snn_ros.core import _plasticity_kernels as plk
+from snn_ros.core.jit import njit, njit_inline, njit_parallel, prange
 
 INF = np.inf
 
@@ -53,7 +54,8 @@ P_INV_TTH = 14
 P_NCOLS = 15
 
 # Columns of the per-node state table ``st`` (float64, one row per node); the first
-# eight, used by every event of a 'lif' neuron, share one 64-byte cache line.
+# eight share one 64-byte cache line: an arrival at a 'lif' neuron reads only that line
+# (the drive's mean interval, read when drive arrivals are due, is in the second).
 S_U = 0          # membrane potential at S_TU [mV]
 S_TU = 1         # time of the state [ns]
 S_TR = 2         # end of the refractory period [ns]
@@ -61,11 +63,11 @@ S_NX = 3         # exact time of the next spike of its Poisson source (or its ow
 S_DX = 4         # next arrival of its fused Poisson drive, floor(S_NX) + S_DD [ns] (inf: none)
 S_DD = 5         # delay of the fused drive [ns]
 S_DW = 6         # weight of the fused drive [mV]
-S_DG = 7         # mean interval of the fused drive [ns]
+S_DS = 7         # node id of the fused drive's source (-1: none)
 S_I = 8          # synaptic current state at S_TU [mV]
 S_TH = 9         # threshold at S_TU [mV]
 S_TP = 10        # predicted threshold crossing without further input [ns] (inf: none)
-S_DS = 11        # node id of the fused drive's source (-1: none)
+S_DG = 11        # mean interval of the fused drive [ns]
 S_NCOLS = 16      # padded: a row is two whole cache lines
 
 # Columns of the projection table ``proj`` (int64).
@@ -98,7 +100,27 @@ M_SY = 16
 M_EMN = 17       # spikes of the window in progress so far
 M_NEED = 18      # size a too-small buffer needs (see run_window_loop's status)
 M_NCAND = 19     # 'lif' neurons listed in ``cand`` with a crossing pending in this window
-M_LEN = 20
+M_SERIAL = 20    # multi-threaded mode: 1 when the window in progress runs on one thread
+M_LEN = 21
+
+# Columns of the plastic projection table ``pl_tab`` (int64, one row per plastic projection).
+L_SYN0 = 0       # first global synapse id of the projection
+L_N = 1          # its number of synapses
+L_POFF = 2       # offset of its synapses in the plastic per-synapse arrays
+L_XOFF = 3       # offset of its rows in the presynaptic traces ``px``/``pt``
+L_HOFF = 4       # offset of its rows in the postsynaptic history ``h_*`` (-1: none)
+L_D = 5          # its delay [ns] (dendritic, as NEST's)
+L_KIND = 6       # 0: STDP or R-STDP, 1: short-term depression
+L_PRE0 = 7       # first node id of the presynaptic group
+L_IPTR = 8       # offset of its indptr rows (as J_IPTR)
+L_NPRE = 9       # size of the presynaptic group
+L_NCOLS = 10
+
+# Columns of ``rule_tab`` (float64): the 23 fields of ``_plasticity_kernels.Rule`` in
+# order (booleans as 0/1), then the short-term depression parameters.
+R_U = 23         # Tsodyks-Markram use fraction U
+R_KREC = 24      # 1 / tau_rec [1/ns]
+R_NCOLS = 25
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -470,7 +492,7 @@ def _lif_step(u, tu, tr, te, w, ie, u_reset, u_min, theta, t_ref, inv_tau, dtab,
 @njit
 def integrate_window(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, weight, b,
                      drv_nodes, gint, par, dtab, zig, node_group, st, rng, last_ns,
-                     em_src, em_t, em_n, meta, cand):
+                     em_src, em_t, em_n, meta, cand, pl):
     """
     Deliver one window's arrivals and advance the neurons that must be, up to ``b`` [ns].
 
@@ -486,9 +508,11 @@ def integrate_window(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, w
     takes the arrival. ``'lif'`` neurons that cannot cross between arrivals take a
     fast path. Returns ``(em_n, ph, r, sy, done)``; when the spike buffers are full
     ``done`` is False and the caller grows them and calls again with the returned
-    ``ph, r, sy`` (all state is saved; the interrupted item is redone).
+    ``ph, r, sy`` (all state is saved; the interrupted item is redone). A queue
+    entry of a plastic projection first updates its row (``plastic_arrival``).
     """
     cap = em_src.shape[0]
+    n_pl = pl[0].shape[0]
     n_drv = drv_nodes.shape[0]
     n_nodes = st.shape[0]
     n_ev = 0
@@ -503,6 +527,8 @@ def integrate_window(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, w
             s1 = q_s1[k, e]
             if sy < s0:
                 sy = s0
+                if n_pl > 0:
+                    pl[12][0] += plastic_arrival(s0, s1, q_t[k, e], q_src[k, e], weight, pl)
             t_lim = np.float64(q_t[k, e])
             s_lim = np.int64(q_src[k, e])
             arrival = True
@@ -673,6 +699,231 @@ def integrate_window(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, w
     return em_n, ph, r, sy, True
 
 
+@njit_inline
+def _lower_bound(a, lo, hi, x):
+    """Return the first index in ``[lo, hi)`` with ``a[index] >= x`` (``a`` sorted there)."""
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if a[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit
+def integrate_block(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, weight, b,
+                    drv_nodes, gint, par, dtab, zig, node_group, st, rng, last_ns,
+                    em_src, em_t, em_n, meta, cand, lo, hi, d_lo, d_hi, sorted_rows):
+    """
+    Do what ``integrate_window`` does for the target neurons ``lo <= i < hi`` only.
+
+    One of the disjoint blocks of the multi-threaded mode: it reads the queue and
+    the synapses, and writes only the state of its own neurons, its own spike
+    buffers ``em_*``, its ``meta`` row (counters) and its part of ``cand``
+    (``cand[lo:hi]`` lists, ``cand[n + i]`` marks). With ``sorted_rows`` (every
+    CSR row sorted by target) a row is cut to the block by binary search;
+    otherwise the synapses of other blocks are skipped one by one. Fused drives
+    ``drv_nodes[d_lo:d_hi]`` are the block's. Plastic rows must have been updated
+    before (``plastic_arrival``), as no block may write weights.
+    """
+    cap = em_src.shape[0]
+    n_nodes = st.shape[0]
+    n_ev = 0
+    while True:
+        if ph == 0:
+            if r >= n_sel:
+                ph = 1
+                r = d_lo
+                continue
+            e = sel[r]
+            s0 = q_s0[k, e]
+            s1 = q_s1[k, e]
+            if sorted_rows:
+                s0 = _lower_bound(target, s0, s1, lo)
+                s1 = _lower_bound(target, s0, s1, hi)
+            if s0 >= s1:
+                r += 1
+                sy = -1
+                continue
+            if sy < s0:
+                sy = s0
+            t_lim = np.float64(q_t[k, e])
+            s_lim = np.int64(q_src[k, e])
+            arrival = True
+            g = node_group[target[s0]]
+        elif ph == 1:
+            if r >= d_hi:
+                ph = 2
+                r = lo
+                continue
+            s1 = sy
+            t_lim = b
+            s_lim = np.int64(-1)
+            arrival = False
+            g = node_group[drv_nodes[r]]
+        elif ph == 3:
+            # Fire the 'lif' crossings still pending at the end of the window.
+            if r >= meta[M_NCAND]:
+                break
+            i = cand[lo + r]
+            g = node_group[i]
+            if st[i, S_U] >= par[g, P_THETA]:
+                if em_n >= cap:
+                    meta[M_NEV] += n_ev
+                    return em_n, ph, r, sy, False
+                x = st[i, S_TU]
+                st[i, S_U] = par[g, P_U_RESET]
+                st[i, S_TR] = x + par[g, P_T_REF]
+                t_ns = np.int64(x)
+                last_ns[i] = t_ns
+                em_src[em_n] = i
+                em_t[em_n] = t_ns
+                em_n += 1
+            cand[n_nodes + i] = 0
+            r += 1
+            continue
+        else:
+            if r >= hi or meta[M_NFP] == 0:
+                ph = 3
+                r = 0
+                continue
+            if not st[r, S_TP] < b:
+                r += 1
+                continue
+            s1 = sy
+            t_lim = b
+            s_lim = np.int64(-1)
+            arrival = False
+            g = node_group[r]
+        kind = gint[g, G_KIND]
+        pred = gint[g, G_PRED] != 0
+        if kind == K_LIF and not pred:
+            # Fast path: crossings only at arrivals; the state stays in registers.
+            theta = par[g, P_THETA]
+            u_reset = par[g, P_U_RESET]
+            u_min = par[g, P_U_MIN]
+            ie = par[g, P_I_EXT]
+            inv_tau = par[g, P_INV_TM]
+            t_ref = par[g, P_T_REF]
+            while True:
+                if arrival:
+                    if sy >= s1:
+                        break
+                    i = np.int64(target[sy])
+                    if i < lo or i >= hi:
+                        sy += 1
+                        continue
+                else:
+                    i = np.int64(drv_nodes[r]) if ph == 1 else np.int64(r)
+                u = st[i, S_U]
+                tu = st[i, S_TU]
+                tr = st[i, S_TR]
+                dx = st[i, S_DX]
+                ds = np.int64(st[i, S_DS])
+                full = False
+                if dx < t_lim or (dx == t_lim and ds < s_lim):
+                    nx = st[i, S_NX]
+                    dd = st[i, S_DD]
+                    dw = st[i, S_DW]
+                    dg = st[i, S_DG]
+                    while dx < t_lim or (dx == t_lim and ds < s_lim):
+                        if em_n >= cap:
+                            full = True
+                            break
+                        te = dx
+                        nx += poisson_gap_ns(rng, ds, dg, zig)
+                        dx = math.floor(nx) + dd
+                        n_ev += 1
+                        u, tu, tr, spike = _lif_step(u, tu, tr, te, dw, ie, u_reset, u_min,
+                                                     theta, t_ref, inv_tau, dtab, g)
+                        if spike >= 0.0:
+                            t_ns = np.int64(spike)
+                            last_ns[i] = t_ns
+                            em_src[em_n] = i
+                            em_t[em_n] = t_ns
+                            em_n += 1
+                    st[i, S_NX] = nx
+                    st[i, S_DX] = dx
+                if arrival and not full:
+                    if em_n >= cap:
+                        full = True
+                    else:
+                        n_ev += 1
+                        u, tu, tr, spike = _lif_step(u, tu, tr, t_lim, np.float64(weight[sy]),
+                                                     ie, u_reset, u_min, theta, t_ref, inv_tau,
+                                                     dtab, g)
+                        if spike >= 0.0:
+                            t_ns = np.int64(spike)
+                            last_ns[i] = t_ns
+                            em_src[em_n] = i
+                            em_t[em_n] = t_ns
+                            em_n += 1
+                st[i, S_U] = u
+                st[i, S_TU] = tu
+                st[i, S_TR] = tr
+                if u >= theta and cand[n_nodes + i] == 0:
+                    cand[n_nodes + i] = 1
+                    cand[lo + meta[M_NCAND]] = i
+                    meta[M_NCAND] += 1
+                if full:
+                    meta[M_NEV] += n_ev
+                    return em_n, ph, r, sy, False
+                if not arrival:
+                    break
+                sy += 1
+        else:
+            prow = par[g]
+            drow = dtab[g]
+            while True:
+                if arrival:
+                    if sy >= s1:
+                        break
+                    i = np.int64(target[sy])
+                    if i < lo or i >= hi:
+                        sy += 1
+                        continue
+                else:
+                    i = np.int64(drv_nodes[r]) if ph == 1 else np.int64(r)
+                while True:
+                    td = st[i, S_DX]
+                    ds = np.int64(st[i, S_DS])
+                    drive_due = td < t_lim or (td == t_lim and ds < s_lim)
+                    tp = st[i, S_TP]
+                    # A crossing pending at the state's own time (tp == tu) waits for
+                    # the arrivals of the same instant; a future one fires first.
+                    pending = kind != K_EXP and tp == st[i, S_TU]
+                    pred_due = tp < t_lim or (tp == t_lim and s_lim >= 0 and not pending)
+                    if not drive_due and not pred_due:
+                        break
+                    if em_n >= cap:
+                        meta[M_NEV] += n_ev
+                        return em_n, ph, r, sy, False
+                    if pred_due and (not drive_due or tp < td or (tp == td and not pending)):
+                        advance(st, i, prow, kind, tp, drow)
+                        _fire(st, i, prow, kind, tp, last_ns, em_src, em_t, em_n, meta, pred)
+                        em_n += 1
+                        continue
+                    nx = st[i, S_NX] + poisson_gap_ns(rng, ds, st[i, S_DG], zig)
+                    st[i, S_NX] = nx
+                    st[i, S_DX] = math.floor(nx) + st[i, S_DD]
+                    n_ev += 1
+                    _apply(i, kind, prow, st, drow, td, st[i, S_DW], meta)
+                if not arrival:
+                    break
+                if em_n >= cap:
+                    meta[M_NEV] += n_ev
+                    return em_n, ph, r, sy, False
+                n_ev += 1
+                _apply(i, kind, prow, st, drow, t_lim, np.float64(weight[sy]), meta)
+                sy += 1
+        r += 1
+        sy = -1
+    meta[M_NEV] += n_ev
+    meta[M_NCAND] = 0
+    return em_n, ph, r, sy, True
+
+
 @njit
 def _select(k, t, b, q_t, q_src, q_s0, q_n, sel):
     """Put the entries of bucket ``k`` with t <= time < b in ``sel``, sorted; return the count."""
@@ -779,7 +1030,7 @@ def _deliver(em_n, order, em_src, em_t, gint, node_group, gp_ptr, gp_list, proj,
 def run_window_loop(t_end, meta, gint, par, dtab, zig, node_group, st, rng, last_ns,
                     proj, gp_ptr, gp_list, indptr, target, weight, delay, drv_nodes,
                     pend_t, pend_src, q_t, q_src, q_s0, q_s1, q_n, sel, em_src, em_t,
-                    rec_src, rec_t, cand):
+                    rec_src, rec_t, cand, pl):
     """
     Advance the network to ``t_end`` [ns], window by window; return a status code.
 
@@ -828,7 +1079,7 @@ def run_window_loop(t_end, meta, gint, par, dtab, zig, node_group, st, rng, last
             em_n, ph, r, sy, done = integrate_window(
                 meta[M_PH], meta[M_R], meta[M_SY], meta[M_NSEL], sel, k, q_t, q_src, q_s0,
                 q_s1, target, weight, bf, drv_nodes, gint, par, dtab, zig,
-                node_group, st, rng, last_ns, em_src, em_t, meta[M_EMN], meta, cand)
+                node_group, st, rng, last_ns, em_src, em_t, meta[M_EMN], meta, cand, pl)
             meta[M_PH] = ph
             meta[M_R] = r
             meta[M_SY] = sy
@@ -887,6 +1138,8 @@ def run_window_loop(t_end, meta, gint, par, dtab, zig, node_group, st, rng, last
                 meta[M_NEED] = max(2 * q_t.shape[1], most) + 256
                 return 3
             meta[M_NSPK] += em_n
+            if pl[0].shape[0] > 0:
+                plastic_posts(em_n, order, em_src, em_t, b, indptr, pl)
             meta[M_NREC] = _deliver(em_n, order, em_src, em_t, gint, node_group, gp_ptr,
                                     gp_list, proj, indptr, delay, w_ns, nb, q_t, q_src, q_s0,
                                     q_s1, q_n, rec_src, rec_t, nrec, meta)
@@ -895,6 +1148,369 @@ def run_window_loop(t_end, meta, gint, par, dtab, zig, node_group, st, rng, last
             q_n[k] = 0
         meta[M_T] = b
         meta[M_STAGE] = 0
+
+
+@njit_parallel
+def run_window_loop_mt(t_end, meta, gint, par, dtab, zig, node_group, st, rng, last_ns,
+                       proj, gp_ptr, gp_list, indptr, target, weight, delay, drv_nodes,
+                       pend_t, pend_src, q_t, q_src, q_s0, q_s1, q_n, sel, em_src, em_t,
+                       rec_src, rec_t, cand, pl, blk_tab, blk_st, blk_meta, blk_src, blk_t,
+                       sorted_rows, pl_mark):
+    """
+    Do what ``run_window_loop`` does, with the neurons of each window in parallel blocks.
+
+    Block ``j`` owns the target neurons ``blk_tab[j, 0] <= i < blk_tab[j, 1]`` and
+    the fused drives ``drv_nodes[blk_tab[j, 2]:blk_tab[j, 3]]``; ``integrate_block``
+    runs the blocks in a ``prange`` with private spike buffers ``blk_src[j]``,
+    ``blk_t[j]``, counters ``blk_meta[j]`` and resume point ``blk_st[j]`` (phase,
+    item, synapse, done, spikes). Plastic rows are updated first, serially. A
+    neuron sees exactly the events it sees in ``run_window_loop``, and the
+    window's spikes are sorted by (time, source) before they are delivered, so
+    the results are those of one thread, whatever the number of blocks. A window
+    in which a plastic row receives two spikes (its weights change between them)
+    runs on one thread (``integrate_window``). Status 5: the block buffers are
+    full (``meta[M_NEED]``: their new size).
+    """
+    w_ns = meta[M_W]
+    nb = meta[M_NB]
+    n_groups = gint.shape[0]
+    n_pend = pend_t.shape[0]
+    while True:
+        t = meta[M_T]
+        cell = t // w_ns
+        cend = (cell + 1) * w_ns
+        k = cell % nb
+        if meta[M_STAGE] == 0:
+            if t >= t_end:
+                return 0
+            if meta[M_QTOT] == 0 and meta[M_NFP] == 0 and meta[M_ACTIVE] == 0:
+                pos = meta[M_PEND]
+                nxt = pend_t[pos] if pos < n_pend else t_end
+                if nxt > t:
+                    meta[M_T] = nxt if nxt < t_end else t_end
+                    continue
+            meta[M_B] = cend if cend < t_end else t_end
+            meta[M_NSEL] = _select(k, t, meta[M_B], q_t, q_src, q_s0, q_n, sel)
+            meta[M_NWIN] += 1
+            meta[M_PH] = 0
+            meta[M_R] = 0
+            meta[M_SY] = -1
+            meta[M_EMN] = 0
+            meta[M_STAGE] = 1
+        b = meta[M_B]
+        bf = np.float64(b)
+        if meta[M_STAGE] == 1:
+            n_blk = blk_tab.shape[0]
+            if meta[M_PH] == 0 and meta[M_SERIAL] == 0 and pl[0].shape[0] > 0:
+                if plastic_conflict(meta[M_NSEL], sel, k, q_s0, q_src, pl, pl_mark,
+                                    meta[M_NWIN]):
+                    meta[M_SERIAL] = 1
+            if meta[M_SERIAL] == 1:
+                em_n, ph, r, sy, done = integrate_window(
+                    meta[M_PH], meta[M_R], meta[M_SY], meta[M_NSEL], sel, k, q_t, q_src, q_s0,
+                    q_s1, target, weight, bf, drv_nodes, gint, par, dtab, zig,
+                    node_group, st, rng, last_ns, em_src, em_t, meta[M_EMN], meta, cand, pl)
+                meta[M_PH] = ph
+                meta[M_R] = r
+                meta[M_SY] = sy
+                meta[M_EMN] = em_n
+                if not done:
+                    meta[M_NEED] = 2 * em_src.shape[0] + 64
+                    return 1
+                meta[M_SERIAL] = 2
+                meta[M_PH] = 2
+            if meta[M_PH] == 0:
+                n_sel = meta[M_NSEL]
+                if pl[0].shape[0] > 0:
+                    # No row twice in this window (else it runs serially): rows are disjoint.
+                    n_lost = 0
+                    for r in prange(n_sel):
+                        e = sel[r]
+                        n_lost += plastic_arrival(q_s0[k, e], q_s1[k, e], q_t[k, e],
+                                                  q_src[k, e], weight, pl)
+                    pl[12][0] += n_lost
+                for j in range(n_blk):
+                    blk_st[j, 0] = 0
+                    blk_st[j, 1] = 0
+                    blk_st[j, 2] = -1
+                    blk_st[j, 3] = 0
+                    blk_st[j, 4] = 0
+                    blk_meta[j, M_NEV] = 0
+                    blk_meta[j, M_NCAND] = 0
+                    blk_meta[j, M_NFP] = meta[M_NFP]
+                meta[M_PH] = 1
+            if meta[M_PH] == 1:
+                n_sel = meta[M_NSEL]
+                for j in prange(n_blk):
+                    if blk_st[j, 3] != 0:
+                        continue
+                    em_j, ph_j, r_j, sy_j, done_j = integrate_block(
+                        blk_st[j, 0], blk_st[j, 1], blk_st[j, 2], n_sel, sel, k, q_t, q_src,
+                        q_s0, q_s1, target, weight, bf, drv_nodes, gint, par, dtab, zig,
+                        node_group, st, rng, last_ns, blk_src[j], blk_t[j], blk_st[j, 4],
+                        blk_meta[j], cand, blk_tab[j, 0], blk_tab[j, 1], blk_tab[j, 2],
+                        blk_tab[j, 3], sorted_rows)
+                    blk_st[j, 0] = ph_j
+                    blk_st[j, 1] = r_j
+                    blk_st[j, 2] = sy_j
+                    blk_st[j, 3] = 1 if done_j else 0
+                    blk_st[j, 4] = em_j
+                total = 0
+                for j in range(n_blk):
+                    if blk_st[j, 3] == 0:
+                        meta[M_NEED] = 2 * blk_src.shape[1] + 64
+                        return 5
+                    total += blk_st[j, 4]
+                if total > em_src.shape[0]:
+                    meta[M_NEED] = total + 1024
+                    return 1
+                em_n = 0
+                nfp = meta[M_NFP]
+                for j in range(n_blk):
+                    for m in range(blk_st[j, 4]):
+                        em_src[em_n] = blk_src[j, m]
+                        em_t[em_n] = blk_t[j, m]
+                        em_n += 1
+                    meta[M_NEV] += blk_meta[j, M_NEV]
+                    nfp += blk_meta[j, M_NFP] - meta[M_NFP]
+                meta[M_NFP] = nfp
+                meta[M_EMN] = em_n
+                meta[M_PH] = 2
+            em_n = meta[M_EMN]
+            # Spikes of the sources: pushed arrays, then Poisson sources that are not fused
+            # (both loops can stop when the buffers are full and start again).
+            pos = meta[M_PEND]
+            while pos < n_pend and pend_t[pos] < b:
+                if em_n >= em_src.shape[0]:
+                    meta[M_PEND] = pos
+                    meta[M_EMN] = em_n
+                    meta[M_NEED] = 2 * em_src.shape[0] + 64
+                    return 1
+                em_src[em_n] = pend_src[pos]
+                em_t[em_n] = pend_t[pos]
+                em_n += 1
+                last_ns[pend_src[pos]] = pend_t[pos]
+                pos += 1
+            meta[M_PEND] = pos
+            if meta[M_ACTIVE] != 0:
+                for g in range(n_groups):
+                    if gint[g, G_KIND] != K_POISSON or gint[g, G_FUSED] != 0:
+                        continue
+                    gap = par[g, P_GAP]
+                    g0 = gint[g, G_START]
+                    for n in range(g0, g0 + gint[g, G_SIZE]):
+                        while math.floor(st[n, S_NX]) < bf:
+                            if em_n >= em_src.shape[0]:
+                                meta[M_EMN] = em_n
+                                meta[M_NEED] = 2 * em_src.shape[0] + 64
+                                return 1
+                            t_ns = np.int64(math.floor(st[n, S_NX]))
+                            em_src[em_n] = n
+                            em_t[em_n] = t_ns
+                            em_n += 1
+                            last_ns[n] = t_ns
+                            st[n, S_NX] += poisson_gap_ns(rng, n, gap, zig)
+            meta[M_EMN] = em_n
+            meta[M_STAGE] = 2
+        # Sort the window's spikes by (time, source), record them and queue them.
+        em_n = meta[M_EMN]
+        if em_n > 0:
+            o1 = np.argsort(em_src[:em_n], kind='mergesort')
+            o2 = np.argsort(em_t[:em_n][o1], kind='mergesort')
+            order = o1[o2]
+            nrec = meta[M_NREC]
+            if nrec + em_n > rec_src.shape[0]:
+                meta[M_NEED] = max(2 * rec_src.shape[0], nrec + em_n) + 1024
+                return 2
+            most = _room(em_n, order, em_src, em_t, gint, node_group, gp_ptr, gp_list, proj,
+                         indptr, delay, w_ns, nb, q_n)
+            if most > q_t.shape[1]:
+                meta[M_NEED] = max(2 * q_t.shape[1], most) + 256
+                return 3
+            meta[M_NSPK] += em_n
+            if pl[0].shape[0] > 0:
+                plastic_posts(em_n, order, em_src, em_t, b, indptr, pl)
+            meta[M_NREC] = _deliver(em_n, order, em_src, em_t, gint, node_group, gp_ptr,
+                                    gp_list, proj, indptr, delay, w_ns, nb, q_t, q_src, q_s0,
+                                    q_s1, q_n, rec_src, rec_t, nrec, meta)
+        if b == cend:
+            meta[M_QTOT] -= q_n[k]
+            q_n[k] = 0
+        meta[M_T] = b
+        meta[M_STAGE] = 0
+        meta[M_SERIAL] = 0
+
+
+@njit_inline
+def make_rule(r):
+    """Return the ``_plasticity_kernels.Rule`` stored in a row of ``rule_tab``."""
+    return plk.Rule(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11],
+                    r[12], r[13], r[14], r[15], r[16], r[17], r[18] != 0.0, r[19] != 0.0,
+                    r[20] != 0.0, r[21] != 0.0, r[22] != 0.0)
+
+
+@njit_inline
+def effective(w, rule):
+    """Return the transmitted weight of a stored weight (resource model or identity)."""
+    if rule.resource:
+        span = rule.w_max - rule.w_min
+        pos = w if w > 0.0 else 0.0
+        return rule.w_min + span * pos / (span + pos)
+    return w
+
+
+@njit
+def plastic_arrival(s0, s1, t_arr, src, weight, pl):
+    """
+    Update the plastic row ``[s0, s1)`` for a spike of node ``src`` arriving at ``t_arr``.
+
+    The rule sees the spike at its emission time ``t_arr - delay`` (the delay is
+    dendritic, as in NEST): ``update_row`` (potentiation of the postsynaptic
+    spikes seen since each synapse's last update, reward integral, depression),
+    then ``pre_spike``; the transmitted weights of the row are written to
+    ``weight``. Entries of one projection arrive in emission order (one delay
+    per plastic projection), so the presynaptic trace sees its spikes in order.
+    Short-term depression scales the row by the spike's efficacy instead. Returns
+    how many synapses needed a postsynaptic spike their history had dropped.
+    """
+    (pl_tab, rule_tab, pw, pc, ptl, psp, px, pt, h_t, h_k, h_r, h_n, lost, d_t, d_v, d_n,
+     post_ch, pdel) = pl[:18]
+    pp = 0
+    n_pp = pl_tab.shape[0]
+    while pp < n_pp and not (pl_tab[pp, L_SYN0] <= s0 < pl_tab[pp, L_SYN0] + pl_tab[pp, L_N]):
+        pp += 1
+    if pp == n_pp:
+        return 0
+    t_e = t_arr - pl_tab[pp, L_D]
+    j = pl_tab[pp, L_XOFF] + (src - pl_tab[pp, L_PRE0])
+    off = pl_tab[pp, L_POFF] - pl_tab[pp, L_SYN0]
+    lo = s0 + off
+    hi = s1 + off
+    if pl_tab[pp, L_KIND] == 1:
+        eff = plk.std_on_pre(j, t_e, px, pt, rule_tab[pp, R_U], rule_tab[pp, R_KREC])
+        for q in range(lo, hi):
+            weight[q - off] = np.float32(pw[q] * eff)
+        return 0
+    rule = make_rule(rule_tab[pp])
+    n_lost = plk.update_row(j, lo, hi, t_e, True, True, psp, pdel[pp:pp + 1], post_ch, pw, pc,
+                            ptl, px, pt, h_t, h_k, h_r, h_n, d_t, d_v, d_n, rule, pw[:0], pw[:0])
+    plk.pre_spike(j, t_e, px, pt, rule)
+    for q in range(lo, hi):
+        weight[q - off] = np.float32(effective(np.float64(pw[q]), rule))
+    return n_lost
+
+
+@njit
+def plastic_conflict(n_sel, sel, k, q_s0, q_src, pl, mark, stamp):
+    """Return True when two selected entries hit the same plastic row (``mark``: per row)."""
+    pl_tab = pl[0]
+    n_pp = pl_tab.shape[0]
+    for r in range(n_sel):
+        e = sel[r]
+        s0 = q_s0[k, e]
+        for pp in range(n_pp):
+            if pl_tab[pp, L_SYN0] <= s0 < pl_tab[pp, L_SYN0] + pl_tab[pp, L_N]:
+                j = pl_tab[pp, L_XOFF] + (q_src[k, e] - pl_tab[pp, L_PRE0])
+                if mark[j] == stamp:
+                    return True
+                mark[j] = stamp
+                break
+    return False
+
+
+@njit
+def plastic_posts(em_n, order, em_src, em_t, b, indptr, pl):
+    """
+    Push the window's spikes (in ``order``) into the postsynaptic histories that want them.
+
+    Each history keeps ``K`` spikes. Every ``K/2`` spikes of a neuron, its incoming
+    plastic synapses that still need older spikes than the last ``K/2`` are
+    brought up to ``b - delay`` (every presynaptic spike emitted before it has
+    been delivered), walking the post-sorted index, so that no synapse ever needs
+    a spike its history dropped.
+    """
+    (pl_tab, rule_tab, pw, pc, ptl, psp, px, pt, h_t, h_k, h_r, h_n, lost, d_t, d_v, d_n,
+     post_ch, pdel) = pl[:18]
+    hp_ptr, hp_row, hp_pp, ix_ptr, ix_syn = pl[18], pl[19], pl[20], pl[21], pl[22]
+    half = h_t.shape[1] // 2
+    mask = h_t.shape[1] - 1
+    for r in range(em_n):
+        src = em_src[order[r]]
+        for m in range(hp_ptr[src], hp_ptr[src + 1]):
+            pp = hp_pp[m]
+            i = hp_row[m]
+            rule = make_rule(rule_tab[pp])
+            plk.post_spike(i, em_t[order[r]], h_t, h_k, h_r, h_n, rule)
+            n = h_n[i]
+            if half == 0 or n % half != 0 or n < h_t.shape[1]:
+                continue
+            d = pl_tab[pp, L_D]
+            t_ok = h_t[i, (n - half) & mask] + d
+            t_to = b - d
+            off = pl_tab[pp, L_POFF] - pl_tab[pp, L_SYN0]
+            base = pl_tab[pp, L_IPTR]
+            npre = pl_tab[pp, L_NPRE]
+            for x in range(ix_ptr[i], ix_ptr[i + 1]):
+                q = np.int64(ix_syn[x])
+                if ptl[q] >= t_ok or ptl[q] >= t_to:
+                    continue
+                s = q - off
+                lo = 0
+                hi = npre - 1
+                while lo < hi:
+                    mid = (lo + hi + 1) >> 1
+                    if indptr[base + mid] <= s:
+                        lo = mid
+                    else:
+                        hi = mid - 1
+                lost[0] += plk.update_row(pl_tab[pp, L_XOFF] + lo, q, q + 1, t_to, False, True,
+                                          psp, pdel[pp:pp + 1], post_ch, pw, pc, ptl, px, pt,
+                                          h_t, h_k, h_r, h_n, d_t, d_v, d_n, rule, pw[:0],
+                                          pw[:0])
+
+
+@njit
+def plastic_flush(pp, t, commit, out_w, out_c, indptr, pl):
+    """
+    Bring the synapses of plastic projection ``pp`` up to ``t`` [ns] (no presynaptic spike).
+
+    Synapses already at or after ``t`` are left alone. With ``commit`` the state
+    changes, otherwise the values go to ``out_w``/``out_c`` (indexed like ``pw``;
+    entries of synapses left alone get their stored values).
+    """
+    (pl_tab, rule_tab, pw, pc, ptl, psp, px, pt, h_t, h_k, h_r, h_n, lost, d_t, d_v, d_n,
+     post_ch, pdel) = pl[:18]
+    if pl_tab[pp, L_KIND] == 1:
+        return
+    rule = make_rule(rule_tab[pp])
+    off = pl_tab[pp, L_POFF] - pl_tab[pp, L_SYN0]
+    base = pl_tab[pp, L_IPTR]
+    x0 = pl_tab[pp, L_XOFF]
+    for jl in range(pl_tab[pp, L_NPRE]):
+        for s in range(indptr[base + jl], indptr[base + jl + 1]):
+            q = s + off
+            if ptl[q] >= t:
+                if not commit:
+                    out_w[q] = pw[q]
+                    out_c[q] = pc[q] if rule.rstdp else 0.0
+                continue
+            lost[0] += plk.update_row(x0 + jl, q, q + 1, t, False, commit, psp,
+                                      pdel[pp:pp + 1], post_ch, pw, pc, ptl, px, pt, h_t, h_k,
+                                      h_r, h_n, d_t, d_v, d_n, rule, out_w, out_c)
+
+
+@njit
+def plastic_write_weights(pp, w_src, weight, pl):
+    """Write the transmitted weights of plastic projection ``pp`` (from ``w_src``)."""
+    pl_tab, rule_tab = pl[0], pl[1]
+    rule = make_rule(rule_tab[pp])
+    off = pl_tab[pp, L_POFF] - pl_tab[pp, L_SYN0]
+    s0 = pl_tab[pp, L_SYN0]
+    for s in range(s0, s0 + pl_tab[pp, L_N]):
+        if pl_tab[pp, L_KIND] == 1:
+            weight[s] = np.float32(w_src[s + off])
+        else:
+            weight[s] = np.float32(effective(np.float64(w_src[s + off]), rule))
 
 
 @njit

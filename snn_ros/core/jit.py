@@ -10,6 +10,12 @@ their callers, which removes the call and its reference counting.
 
 import numba
 
+# Parallel kernels run on TBB or numba's own workqueue, never OpenMP: NEST, which
+# benchmarks and tests run in the same process, ships its own OpenMP runtime, and two
+# OpenMP runtimes in one process crash it. (workqueue is not for concurrent launches
+# from several Python threads; the nodes spin single-threaded executors.)
+numba.config.THREADING_LAYER_PRIORITY = ['tbb', 'workqueue', 'omp']
+
 njit = numba.njit(cache=True, nogil=True)
 njit_inline = numba.njit(cache=True, nogil=True, inline='always')
 njit_parallel = numba.njit(cache=True, nogil=True, parallel=True)

@@ -73,7 +73,7 @@ class Projection:
     """
 
     def __init__(self, name, index, pre, post, pattern, pre_idx, post_idx, weight, delay_ns,
-                 order):
+                 order, plasticity=None):
         self.name = name
         self.index = index
         self.pre = pre
@@ -84,6 +84,7 @@ class Projection:
         self.weight = weight
         self.delay_ns = delay_ns
         self.order = order
+        self.plasticity = plasticity
 
     @property
     def n_synapses(self):
@@ -183,13 +184,20 @@ class Network:
                              'network')
 
     def connect(self, pre, post, pattern, weight_mV, delay_s, rng=None, name=None,
-                **pattern_args):
+                plasticity=None, **pattern_args):
         """
         Connect ``pre`` to ``post`` with ``pattern`` and return the ``Projection``.
 
         ``weight_mV`` and ``delay_s`` are scalars or arrays with one value per
-        synapse in creation order (see the module docstring).
+        synapse in creation order (see the module docstring). ``plasticity`` is a
+        rule of ``snn_ros.core.plasticity`` (``STDPParams``, ``RSTDPParams`` or
+        ``STDParams``) or None (static synapses); a plastic projection must have
+        one delay for all its synapses. With a rule, ``weight_mV`` is the stored
+        initial weight (the resource ``W`` in the resource model).
         """
+        if plasticity is not None:
+            from snn_ros.core import plasticity as _pl
+            _pl.validate(plasticity)
         self._check_group('pre', pre)
         self._check_group('post', post)
         if not isinstance(post, Population):
@@ -203,17 +211,20 @@ class Network:
         if n and (delay_ns.min() < 1 or delay_ns.max() > MAX_DELAY_NS):
             raise ValueError(f'delay_s must lie in [1e-9, {MAX_DELAY_NS * 1e-9:.3f}] s (every '
                              f'delay >= d_min > 0); got [{delay.min()}, {delay.max()}]')
+        if plasticity is not None and n and np.any(delay_ns != delay_ns[0]):
+            raise ValueError('delay_s: a plastic projection needs one delay for all its '
+                             'synapses')
         order = np.argsort(pre_idx, kind='stable')
         if name is None:
             name = f'{pre.name}->{post.name}#{len(self.projections)}'
         self._claim(name)
         proj = Projection(name, len(self.projections), pre, post, pattern,
                           pre_idx[order].astype(np.int32), post_idx[order].astype(np.int32),
-                          weight[order], delay_ns[order], order)
+                          weight[order], delay_ns[order], order, plasticity)
         self.projections.append(proj)
         return proj
 
-    def add_lateral_inhibition(self, pop, weight_mV, delay_s, name=None):
+    def add_lateral_inhibition(self, pop, weight_mV, delay_s, name=None, plasticity=None):
         """
         Connect every neuron of ``pop`` to every other one with ``weight_mV < 0``.
 
@@ -226,7 +237,7 @@ class Network:
         if not np.all(w < 0):
             raise ValueError(f'weight_mV={weight_mV!r} must be < 0 for lateral inhibition')
         return self.connect(pop, pop, 'all_to_all', weight_mV, delay_s, name=name,
-                            allow_autapses=False)
+                            plasticity=plasticity, allow_autapses=False)
 
     def _pattern(self, pre, post, pattern, rng, args):
         n_pre, n_post = pre.size, post.size

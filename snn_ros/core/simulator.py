@@ -33,15 +33,35 @@ numba kernel call per ``run_until``. Design (details in ``_engine_kernels.py``):
   queue traffic. This is how a Brunel network's external drive runs. Its weight
   is read when the simulator is built and its spikes are never recorded.
 
-For plasticity: ``projection_slice`` gives a projection's block of synapses
-(``weight`` views can be changed in place between runs), ``post_synapses``
-builds a post-sorted index on demand, and ``last_spike_ns`` holds each node's
-last spike time.
+- Plasticity (``Network.connect(..., plasticity=rule)``, rules of ``plasticity.py``)
+  runs inside the kernels with the standalone driver's functions
+  (``_plasticity_kernels.update_row``, ``pre_spike``, ``post_spike``): when a
+  spike's queue entry reaches a plastic row, the row is brought up to the spike's
+  emission time (arrival - delay; the delay is dendritic, as in NEST) and the
+  transmitted weights are written before delivery; every spike of a neuron goes
+  into its postsynaptic history (a ring of ``post_history`` spikes) at the end of
+  its window, and every ``post_history / 2`` spikes its lagging incoming synapses
+  are flushed through a post-sorted index, so none needs a dropped spike. A
+  plastic projection has one delay, so its spikes reach the row in emission
+  order. Learning state is read and written with ``state_arrays`` /
+  ``load_state_arrays``; reward with ``deliver_reward``.
+- ``threads > 1``: each window's neurons run in that many disjoint blocks of
+  target ids in a ``prange`` (``run_window_loop_mt``), with private spike buffers
+  and counters; the window's spikes are sorted before delivery, so the results
+  are exactly those of one thread. A window in which a plastic row receives two
+  spikes runs on one thread.
+
+``projection_slice`` gives a projection's block of synapses (``weight`` views can
+be changed in place between runs for static projections), ``post_synapses``
+builds a post-sorted index on demand, and ``last_spike_ns`` holds each node's last
+spike time.
 """
 
 import numpy as np
 
 from snn_ros.core import _engine_kernels as kern
+from snn_ros.core import _plasticity_kernels as plk
+from snn_ros.core import plasticity as plmod
 from snn_ros.core.network import Population, Source
 from snn_ros.core.types import SPIKE_DTYPE
 
@@ -96,13 +116,19 @@ class Simulator:
     """
     Run a ``Network`` from t = 0 ns.
 
-    ``seed`` seeds the Poisson sources; ``threads`` is accepted for the API
-    (the engine runs on one thread); ``fuse_poisson`` enables the fused Poisson
-    drive (see the module docstring); ``queue_capacity`` is the initial number of
-    deliveries each bucket holds (buckets grow when needed).
+    ``seed`` seeds the Poisson sources; ``threads`` > 1 runs the neurons of each
+    window in that many disjoint blocks in parallel (same results as one thread);
+    ``fuse_poisson`` enables the fused Poisson drive (see the module docstring);
+    ``queue_capacity`` is the initial number of deliveries each bucket holds
+    (buckets grow when needed). Plastic projections: ``plastic_dtype`` (float32,
+    or float64 to compare with references to 1e-9) of the stored weights and
+    eligibilities; ``post_history`` spikes kept per postsynaptic neuron (None:
+    from the delays and refractory periods, at least 16); ``reward_capacity``
+    reward entries kept per projection between flushes.
     """
 
-    def __init__(self, net, seed=0, threads=1, fuse_poisson=True, queue_capacity=4096):
+    def __init__(self, net, seed=0, threads=1, fuse_poisson=True, queue_capacity=4096,
+                 plastic_dtype=np.float32, post_history=None, reward_capacity=1024):
         if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) \
                 or threads < 1:
             raise ValueError(f'threads={threads!r} must be an int >= 1')
@@ -126,7 +152,7 @@ class Simulator:
             if not (fuse_poisson and src.model == 'poisson' and not src.record):
                 continue
             outs = [p for p in net.projections if p.pre is src]
-            if len(outs) != 1 or outs[0].pattern != 'one_to_one':
+            if len(outs) != 1 or outs[0].pattern != 'one_to_one' or outs[0].plasticity:
                 continue
             proj = outs[0]
             tgt = proj.post.start + proj.post_idx
@@ -224,14 +250,58 @@ class Simulator:
         self._proj_tab, self._gp_ptr, self._gp_list = proj_tab, gp_ptr, gp_list
         self._drv_nodes = drv_nodes
         self._active = active
+        self._learning = True
+        self._build_plastic(np.dtype(plastic_dtype), post_history, int(reward_capacity))
+        self._build_blocks()
         self._build_args()
+
+    def _build_blocks(self):
+        # Multi-threaded mode: one block of consecutive node ids per thread, cut so that
+        # the blocks receive about as many synapses and drives each.
+        n = self.net.n_nodes
+        n_blk = min(self.threads, max(1, n))
+        load = np.bincount(self.target, minlength=n).astype(np.float64)
+        load[self._drv_nodes] += 1.0 + load.mean()
+        cum = np.cumsum(load) + np.arange(1, n + 1) * 1e-9
+        cuts = np.searchsorted(cum, cum[-1] * np.arange(1, n_blk) / n_blk)
+        bounds = np.concatenate([[0], cuts, [n]]).astype(np.int64)
+        bounds = np.maximum.accumulate(bounds)
+        self._blk_tab = np.zeros((n_blk, 4), np.int64)
+        self._blk_tab[:, 0] = bounds[:-1]
+        self._blk_tab[:, 1] = bounds[1:]
+        self._blk_tab[:, 2] = np.searchsorted(self._drv_nodes, bounds[:-1])
+        self._blk_tab[:, 3] = np.searchsorted(self._drv_nodes, bounds[1:])
+        self._blk_st = np.zeros((n_blk, 5), np.int64)
+        self._blk_meta = np.zeros((n_blk, kern.M_LEN), np.int64)
+        self._blk_em = [np.zeros((n_blk, 1024), np.int32), np.zeros((n_blk, 1024), np.int64)]
+        rows_sorted = True
+        for p in self.net.projections:
+            sl = self.projection_slice(p)
+            base = self._proj_tab[p.index, kern.J_IPTR]
+            iptr = self.indptr[base:base + p.pre.size + 1] - sl.start
+            d = np.diff(self.target[sl].astype(np.int64))
+            if np.any((d < 0) & ~self._row_start_mask(iptr, d.shape[0])):
+                rows_sorted = False
+        self._sorted_rows = rows_sorted
+
+    @staticmethod
+    def _row_start_mask(iptr, n_diff):
+        # mask[m] is True when diff m crosses from one CSR row to the next.
+        mask = np.zeros(n_diff, bool)
+        ends = iptr[1:-1]
+        ends = ends[(ends >= 1) & (ends <= n_diff)]
+        mask[ends - 1] = True
+        return mask
 
     def _build_args(self):
         self._args = (self._meta, self._gint, self._par, self._dtab, self._zig,
                       self._node_group, self._st, self._rng, self.last_spike_ns, self._proj_tab,
                       self._gp_ptr, self._gp_list, self.indptr, self.target, self.weight,
                       self.delay, self._drv_nodes, self._pend_t, self._pend_src, *self._queue,
-                      self._q_n, self._sel, *self._em, *self._rec, self._cand)
+                      self._q_n, self._sel, *self._em, *self._rec, self._cand, self._pl)
+        if self.threads > 1:
+            self._args = self._args + (self._blk_tab, self._blk_st, self._blk_meta,
+                                       *self._blk_em, self._sorted_rows, self._pl_mark)
 
     def _grow(self, status):
         need = int(self._meta[kern.M_NEED])
@@ -245,6 +315,11 @@ class Simulator:
         elif status == 3:
             self._queue = list(kern.grow_queue(*self._queue, self._q_n, need))
             self._sel = np.zeros(need, np.int64)
+        elif status == 5:
+            old = self._blk_em
+            self._blk_em = [np.zeros((a.shape[0], need), a.dtype) for a in old]
+            for new, a in zip(self._blk_em, old):
+                new[:, :a.shape[1]] = a
         else:
             raise RuntimeError(f'engine kernel returned unknown status {status}')
         self._build_args()
@@ -283,8 +358,14 @@ class Simulator:
             if pos >= self._pend_t.shape[0] or self._pend_t[pos] >= t_ns:
                 meta[0] = t_ns
                 return
+        if self.threads > 1:
+            import numba
+            numba.set_num_threads(min(self.threads, numba.config.NUMBA_NUM_THREADS))
+            loop = kern.run_window_loop_mt
+        else:
+            loop = kern.run_window_loop
         while True:
-            status = kern.run_window_loop(t_ns, *self._args)
+            status = loop(t_ns, *self._args)
             if status == 0:
                 return
             self._grow(status)
@@ -370,7 +451,16 @@ class Simulator:
         return slice(int(self._syn0[proj.index]), int(self._syn0[proj.index + 1]))
 
     def weights(self, proj):
-        """Return a writable float32 view of the weights of ``proj`` [mV] (CSR order)."""
+        """
+        Return a writable float32 view of the weights of ``proj`` [mV] (CSR order).
+
+        For a plastic projection the view is refreshed with the transmitted
+        weights brought up to the current time minus the delay; writing to it does
+        not change the plastic state (use ``load_state_arrays``).
+        """
+        if id(proj) in self._pindex:
+            out_w, _ = self._probe()
+            kern.plastic_write_weights(self._pindex[id(proj)], out_w, self.weight, self._pl)
         return self.weight[self.projection_slice(proj)]
 
     def post_synapses(self, proj):
@@ -395,3 +485,311 @@ class Simulator:
         total = (self.indptr.nbytes + self.target.nbytes + self.weight.nbytes
                  + self.delay.nbytes)
         return total / n_syn
+
+    # --- plasticity -------------------------------------------------------------------------
+
+    def _build_plastic(self, dtype, history, reward_capacity):
+        if dtype not in (np.float32, np.float64):
+            raise ValueError(f'plastic_dtype={dtype} must be float32 or float64')
+        net = self.net
+        if history is None:
+            # Enough for twice the spikes a neuron can fire in two delays and a window
+            # (its incoming synapses are flushed every history / 2 of its spikes).
+            history = 16
+            for p in net.projections:
+                if p.plasticity is None or not p.n_synapses:
+                    continue
+                t_ref = p.post.params.t_ref_s * 1e9
+                span = 2.0 * float(p.delay_ns[0]) + self.d_min_ns
+                most = span / t_ref + 2.0 if t_ref > 0 else 32.0
+                history = max(history, int(2 * most))
+        history = int(history)
+        if history < 1 or reward_capacity < 4:
+            raise ValueError('post_history must be >= 1 and reward_capacity >= 4')
+        history = 1 << (history - 1).bit_length()
+        self._plastic = [p for p in net.projections if p.plasticity is not None and p.n_synapses]
+        n_pp = len(self._plastic)
+        pl_tab = np.zeros((n_pp, kern.L_NCOLS), np.int64)
+        rule_tab = np.zeros((n_pp, kern.R_NCOLS), np.float64)
+        n_pl = n_x = n_h = 0
+        hp = [[] for _ in range(net.n_nodes)]
+        psp, ws, post_ch = [], [], []
+        any_c = False
+        for pp, p in enumerate(self._plastic):
+            std = isinstance(p.plasticity, plmod.STDParams)
+            row = pl_tab[pp]
+            row[kern.L_SYN0] = self._syn0[p.index]
+            row[kern.L_N] = p.n_synapses
+            row[kern.L_POFF] = n_pl
+            row[kern.L_XOFF] = n_x
+            row[kern.L_D] = p.delay_ns[0]
+            row[kern.L_KIND] = int(std)
+            row[kern.L_PRE0] = p.pre.start
+            row[kern.L_IPTR] = self._proj_tab[p.index, kern.J_IPTR]
+            row[kern.L_NPRE] = p.pre.size
+            n_pl += p.n_synapses
+            n_x += p.pre.size
+            ws.append(p.weight)
+            if std:
+                row[kern.L_HOFF] = -1
+                rule_tab[pp, kern.R_U] = p.plasticity.U
+                rule_tab[pp, kern.R_KREC] = 1.0 / (p.plasticity.tau_rec_s * 1e9)
+                psp.append(np.zeros(p.n_synapses, np.int32))
+                continue
+            row[kern.L_HOFF] = n_h
+            rule_tab[pp, :23] = [float(v) for v in plmod.pack_rule(p.plasticity)]
+            any_c = any_c or isinstance(p.plasticity, plmod.RSTDPParams)
+            psp.append((n_h + p.post_idx).astype(np.int32))
+            post_ch.append(np.full(p.post.size, pp, np.int64))
+            for local in range(p.post.size):
+                hp[p.post.start + local].append((n_h + local, pp))
+            n_h += p.post.size
+        cat = np.concatenate
+        pw = (cat(ws) if ws else np.zeros(0)).astype(dtype)
+        hp_ptr = np.zeros(net.n_nodes + 1, np.int64)
+        hp_ptr[1:] = np.cumsum([len(x) for x in hp])
+        hp_row = np.array([a for x in hp for a, _ in x], np.int64)
+        hp_pp = np.array([b for x in hp for _, b in x], np.int64)
+        mk = np.zeros
+        self._pl_tab_tmp = pl_tab
+        self._pl = (pl_tab, rule_tab, pw, mk(n_pl if any_c else 0, dtype), mk(n_pl, np.int64),
+                    cat(psp) if psp else mk(0, np.int32), mk(n_x),
+                    np.full(n_x, plmod.NO_SPIKE, np.int64), mk((n_h, history), np.int64),
+                    mk((n_h, history)), mk((n_h, history)), mk(n_h, np.int64), mk(1, np.int64),
+                    mk((n_pp, reward_capacity), np.int64), mk((n_pp, reward_capacity)),
+                    np.ones(n_pp, np.int64), cat(post_ch) if post_ch else mk(0, np.int64),
+                    pl_tab[:, kern.L_D].copy(), hp_ptr, hp_row, hp_pp, *self._post_index(n_h))
+        self._pindex = {id(p): pp for pp, p in enumerate(self._plastic)}
+        self._pl_mark = np.full(max(n_x, 1), -1, np.int64)
+        for pp in range(n_pp):
+            kern.plastic_write_weights(pp, pw, self.weight, self._pl)
+
+    def _post_index(self, n_h):
+        # Plastic synapse ids sorted by history row (stable: CSR order within a row).
+        rows = [(int(self._pl_tab_tmp[pp, kern.L_HOFF]), p) for pp, p in
+                enumerate(self._plastic) if self._pl_tab_tmp[pp, kern.L_KIND] == 0]
+        ptr = np.zeros(n_h + 1, np.int64)
+        syn = []
+        for hoff, p in rows:
+            pp = self._plastic.index(p)
+            poff = int(self._pl_tab_tmp[pp, kern.L_POFF])
+            order = np.argsort(p.post_idx, kind='stable')
+            ptr[hoff + 1:hoff + p.post.size + 1] = np.bincount(p.post_idx, minlength=p.post.size)
+            syn.append((hoff, poff + order))
+        np.cumsum(ptr, out=ptr)
+        idx = np.zeros(int(ptr[-1]), np.int32)
+        for hoff, s in syn:
+            idx[ptr[hoff]:ptr[hoff] + s.size] = s
+        return ptr, idx
+
+    def _safe_time(self, pp):
+        # Every presynaptic spike emitted before this time has reached its synapses.
+        return self.t_ns - int(self._pl[0][pp, kern.L_D])
+
+    def _flush_all(self):
+        for pp in range(len(self._plastic)):
+            kern.plastic_flush(pp, self._safe_time(pp), True, self._pl[2][:0], self._pl[2][:0],
+                               self.indptr, self._pl)
+
+    def _probe(self):
+        out_w = self._pl[2].astype(np.float64)
+        out_c = np.zeros(out_w.shape[0])
+        if self._pl[3].shape[0]:
+            out_c[:] = self._pl[3]
+        for pp in range(len(self._plastic)):
+            kern.plastic_flush(pp, self._safe_time(pp), False, out_w, out_c, self.indptr,
+                               self._pl)
+        return out_w, out_c
+
+    def _plastic_index(self, proj):
+        self._check_proj(proj)
+        if id(proj) not in self._pindex:
+            raise ValueError(f'proj={proj!r} is not plastic')
+        return self._pindex[id(proj)]
+
+    def _check_proj(self, proj):
+        if not any(proj is p for p in self.net.projections):
+            raise ValueError(f'proj={proj!r} is not a projection of this network')
+
+    @property
+    def learning(self):
+        """Return whether plastic weights change (traces and eligibility evolve either way)."""
+        return self._learning
+
+    @learning.setter
+    def learning(self, on):
+        """
+        Switch learning on or off at the current time.
+
+        The synapses are first brought up to date under the old setting (up to
+        the current time minus their delay: spikes still in flight are learned
+        from under the new one).
+        """
+        on = bool(on)
+        if on == self._learning:
+            return
+        self._flush_all()
+        self._pl[1][:, 22] = float(on)
+        self._learning = on
+
+    def deliver_reward(self, t_ns, amount, population=None):
+        """
+        Add a reward (dopamine) spike of size ``amount`` [1/s] at ``t_ns`` (>= now).
+
+        It reaches the R-STDP projections with ``reward_scope='global'``, and those
+        with ``'per_target_population'`` whose post population is ``population``
+        (all of them when ``population`` is None).
+        """
+        if not isinstance(t_ns, (int, np.integer)) or isinstance(t_ns, bool):
+            raise ValueError(f't_ns={t_ns!r} must be an int time [ns]')
+        if t_ns < self.t_ns:
+            raise ValueError(f't_ns={t_ns} is before the current time {self.t_ns} ns')
+        amount = float(amount)
+        if not np.isfinite(amount):
+            raise ValueError(f'amount={amount!r} must be a finite number [1/s]')
+        if population is not None:
+            self._check(population, 'population')
+        d_t, d_v, d_n = self._pl[13], self._pl[14], self._pl[15]
+        for pp, p in enumerate(self._plastic):
+            rule = p.plasticity
+            if not isinstance(rule, plmod.RSTDPParams):
+                continue
+            if (rule.reward_scope == 'per_target_population' and population is not None
+                    and p.post is not population):
+                continue
+            ch = slice(pp, pp + 1)
+            if t_ns < d_t[pp, d_n[pp] - 1]:
+                raise ValueError(f't_ns={t_ns} is before the last reward of projection '
+                                 f'{p.name!r} ({int(d_t[pp, d_n[pp] - 1])} ns)')
+            krule = kern.make_rule(self._pl[1][pp])
+            if d_n[pp] >= d_t.shape[1] - 1:
+                t_safe = self._safe_time(pp)
+                kern.plastic_flush(pp, t_safe, True, self._pl[2][:0], self._pl[2][:0],
+                                   self.indptr, self._pl)
+                if t_safe > d_t[pp, 0]:
+                    plk.prune_rewards(t_safe, d_t[ch], d_v[ch], d_n[ch], krule)
+            if not plk.reward_spike(0, int(t_ns), amount, d_t[ch], d_v[ch], d_n[ch], krule):
+                raise ValueError(f'reward history of projection {p.name!r} is full '
+                                 f'({d_t.shape[1]} rewards within its delay); raise '
+                                 'reward_capacity')
+
+    def plastic_state(self, proj):
+        """
+        Return ``{'w', 'c'}``: the stored weights and eligibilities of plastic ``proj``.
+
+        float64, CSR order, brought up to the current time minus the delay (the
+        state is not changed); ``w`` is the resource ``W`` in the resource model.
+        """
+        pp = self._plastic_index(proj)
+        out_w, out_c = self._probe()
+        sl = slice(int(self._pl[0][pp, kern.L_POFF]),
+                   int(self._pl[0][pp, kern.L_POFF] + self._pl[0][pp, kern.L_N]))
+        return {'w': out_w[sl], 'c': out_c[sl]}
+
+    def bytes_per_plastic_synapse(self):
+        """
+        Return the bytes per plastic synapse, engine storage included (0.0 without any).
+
+        Engine: target and weight (8 B, plus its share of ``indptr``). Plastic:
+        stored weight (4 or 8 B), ``t_last`` (8 B), eligibility for R-STDP (4 or
+        8 B), history row (4 B) and the post-sorted index (4 B). Per-neuron traces,
+        histories and reward channels are not counted.
+        """
+        pl = self._pl
+        n_pl = pl[2].shape[0]
+        if n_pl == 0:
+            return 0.0
+        own = (pl[2].nbytes + pl[3].nbytes + pl[4].nbytes + pl[5].nbytes + pl[22].nbytes)
+        return self.bytes_per_synapse() + own / n_pl
+
+    @property
+    def plastic_lost(self):
+        """Return how often a synapse needed a postsynaptic spike its history had dropped."""
+        return int(self._pl[12][0])
+
+    _STATE_KEYS = ('weight', 't_ns', 'last_spike_ns', 'plastic_w', 'plastic_c',
+                   'plastic_t_last', 'pre_trace', 'pre_t', 'post_t', 'post_trace', 'post_rate',
+                   'post_n', 'reward_t', 'reward_d', 'reward_n')
+    _STATE_SLOTS = {'plastic_w': 2, 'plastic_c': 3, 'plastic_t_last': 4, 'pre_trace': 6,
+                    'pre_t': 7, 'post_t': 8, 'post_trace': 9, 'post_rate': 10, 'post_n': 11,
+                    'reward_t': 13, 'reward_d': 14, 'reward_n': 15}
+
+    def state_arrays(self):
+        """
+        Return the weights and learning state as a dict of numeric arrays (copies).
+
+        ``weight``: every synapse's transmitted weight (float32, CSR order, plastic
+        ones brought up to the current time minus their delay); ``t_ns``: the
+        current time; the rest is the plastic state (stored weights, eligibility,
+        traces, postsynaptic spike history, reward history) and the last spike
+        times. Names and shapes depend only on the network.
+        """
+        weight = self.weight.copy()
+        out_w, _ = self._probe()
+        for pp in range(len(self._plastic)):
+            kern.plastic_write_weights(pp, out_w, weight, self._pl)
+        out = {'weight': weight, 't_ns': np.array([self.t_ns], np.int64),
+               'last_spike_ns': self.last_spike_ns.copy()}
+        for key, slot in self._STATE_SLOTS.items():
+            out[key] = self._pl[slot].copy()
+        return out
+
+    def load_state_arrays(self, arrays):
+        """
+        Load what ``state_arrays`` returned (possibly saved at another time).
+
+        Times are shifted by the difference between now and the saved ``t_ns``, so
+        learning resumes where it stopped. Keys, shapes and dtypes must match this
+        network; ValueError names the first array that does not.
+        """
+        keys = set(arrays)
+        if keys != set(self._STATE_KEYS):
+            raise ValueError(f'state arrays have keys {sorted(keys)}; this network needs '
+                             f'{sorted(self._STATE_KEYS)}')
+        mine = {'weight': self.weight, 't_ns': np.zeros(1, np.int64),
+                'last_spike_ns': self.last_spike_ns}
+        mine.update({k: self._pl[s] for k, s in self._STATE_SLOTS.items()})
+        for key, dst in mine.items():
+            src = np.asarray(arrays[key])
+            if src.shape != dst.shape or src.dtype != dst.dtype:
+                raise ValueError(f'state array {key!r} has shape {src.shape} {src.dtype}; this '
+                                 f'network needs {dst.shape} {dst.dtype}')
+        shift = self.t_ns - int(arrays['t_ns'][0])
+        for key, dst in mine.items():
+            if key == 't_ns':
+                continue
+            src = np.asarray(arrays[key])
+            if key in ('last_spike_ns', 'pre_t'):
+                dst[:] = np.where(src == _NEVER, src, src + shift)
+            elif key in ('plastic_t_last', 'post_t', 'reward_t'):
+                dst[...] = src + shift
+            else:
+                dst[...] = src
+
+    def reset_dynamics(self):
+        """
+        Restart the dynamics at the current time; weights are kept.
+
+        Pending learning is applied first; then membranes, queued arrivals, the
+        postsynaptic histories, traces, eligibilities and reward signals restart
+        (time does not go back; pushed input spikes stay queued).
+        """
+        self._flush_all()
+        for pp in range(len(self._plastic)):
+            kern.plastic_write_weights(pp, self._pl[2], self.weight, self._pl)
+        t = self.t_ns
+        self._meta[kern.M_NFP] = 0
+        self._meta[kern.M_QTOT] = 0
+        self._q_n[:] = 0
+        kern.init_state(self._gint, self._par, self._st, self._rng, self._meta, float(t),
+                        self._zig, self._drv_nodes)
+        self.last_spike_ns[:] = _NEVER
+        pl = self._pl
+        pl[3][:] = 0.0
+        pl[4][:] = t
+        pl[6][:] = 0.0
+        pl[7][:] = plmod.NO_SPIKE
+        pl[11][:] = 0
+        pl[13][:, 0] = t
+        pl[14][:] = 0.0
+        pl[15][:] = 1

@@ -27,7 +27,7 @@ from std_srvs.srv import Trigger
 from snn_ros.core.types import NS_PER_S
 from snn_ros.ros import convert, qos, spin
 from snn_ros.ros.params import declare, Param
-from snn_ros.sim.camera import CameraParams
+from snn_ros.sim.camera import CameraParams, SceneParams
 from snn_ros.sim.track import TRACKS
 from snn_ros.sim.world import RESET_MODES, World, WorldParams
 
@@ -47,6 +47,8 @@ PARAMETERS = [
     Param('image_height', 128, 'camera height [px]', 16, 1024, read_only=True),
     Param('seed', 0, 'seed of the world (noise, random resets)', 0, 2**31 - 1,
           read_only=True),
+    Param('texture', False, 'textured floor and road (off: a plain road, as the in-process '
+          'trainer uses)', read_only=True),
     Param('cmd_stamped', False, 'subscribe TwistStamped instead of Twist', read_only=True),
     Param('cmd_timeout_s', 0.5, 'realtime: commands older than this count as zero [s]',
           0.01, 60.0),
@@ -64,7 +66,8 @@ class SimNode(Node):
         camera = CameraParams(width_px=self.p.image_width, height_px=self.p.image_height)
         self.world = World(WorldParams(track=self.p.track, lane=self.p.lane,
                                        reset_mode=self.p.reset_mode, seed=self.p.seed,
-                                       camera=camera))
+                                       camera=camera,
+                                       scene=SceneParams(texture=self.p.texture)))
         self.step_ns = int(round(self.p.step_s * NS_PER_S))
         self.wall = Clock(clock_type=ClockType.STEADY_TIME)
         self.command = (0.0, 0.0)

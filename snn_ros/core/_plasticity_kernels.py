@@ -1,0 +1,474 @@
+"""
+Numba kernels of the plasticity layer; the equations are in ``snn_ros.core.plasticity``.
+
+Every kernel takes arrays, scalars and the kernel-ready ``Rule`` tuple, never
+Python objects. Times are int64 ns; time constants enter as rates [1/ns]; the
+reward signal ``d`` and the baseline ``b`` are per second, so that
+``dw/dt = c (d - b)`` with ``t`` in seconds. Synapse-local times: a presynaptic
+spike is seen at the synapse at its emission time, a postsynaptic spike at
+``t_post + d_dend`` (NEST's convention of a purely dendritic delay).
+
+What an engine calls, from inside its own njit code:
+
+- ``post_spike(i, t, h_t, h_k, h_r, h_n, rule)`` when postsynaptic neuron ``i``
+  fires at ``t`` (in time order per neuron);
+- ``update_row(j, lo, hi, t, True, True, ...)`` once per spike of presynaptic
+  neuron ``j`` emitted at ``t`` and per plastic projection, over its CSR row
+  ``[lo, hi)``, then ``pre_spike(j, t, x_pre, t_pre, rule)``; the weights of
+  the row are then current and are the ones to deliver;
+- ``reward_spike(ch, t, amount, d_t, d_v, d_n, rule)`` for reward input;
+- ``update_row(j, lo, hi, t, False, True, ...)`` over every row to bring all
+  synapses up to ``t`` (flush) before reading, saving or normalising weights.
+
+The hot kernels take the state arrays one by one rather than as the NamedTuples
+below: numba reference-counts arrays taken out of tuples inside inlined code,
+and those atomic operations cost more than the rule. Callers unpack the tuples
+once, outside their loops.
+"""
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from snn_ros.core.jit import njit, njit_inline
+
+
+#: Compile-time constants: "no spike yet" and "no more events" times [ns].
+_NO_SPIKE = -9223372036854775808
+_NEVER = 9223372036854775807
+
+
+class Rule(NamedTuple):
+    """
+    Kernel-ready rule: ``pack_rule`` builds it from the public parameter tuples.
+
+    Rates ``k_*`` are inverse time constants [1/ns] so that kernels multiply and
+    never divide (a division brings a zero check whose raise path keeps numba
+    from pruning reference counts in the hot loop).
+    """
+
+    a_plus: float
+    a_minus: float
+    a_pre: float
+    k_plus: float
+    k_minus: float
+    w_min: float
+    w_max: float
+    inv_rate_max_hz: float
+    k_rate: float
+    rate_jump_hz: float
+    k_c: float
+    k_d: float
+    k_s: float
+    tau_c_s: float
+    tau_s_s: float
+    tau_d_ns: float
+    b_per_s: float
+    inv_b: float
+    nearest: bool
+    soft: bool
+    rstdp: bool
+    resource: bool
+    learning: bool
+
+
+class PlasticState(NamedTuple):
+    """
+    Plastic state of one projection, as a structure of arrays.
+
+    Per synapse (length n_syn): ``w`` the stored weight (W in the resource
+    model) [mV], float32 or float64; ``c`` the eligibility trace (same dtype,
+    length 0 for plain STDP); ``t_last`` [ns] int64, the time the synapse was
+    last brought up to date. Per presynaptic neuron (length n_pre): ``x_pre``
+    float64, the presynaptic trace just after its last spike, and ``t_pre``
+    [ns] int64, that spike's time (``NO_SPIKE`` before the first).
+    """
+
+    w: np.ndarray
+    c: np.ndarray
+    t_last: np.ndarray
+    x_pre: np.ndarray
+    t_pre: np.ndarray
+
+
+class PostHistory(NamedTuple):
+    """
+    Ring buffer of postsynaptic spikes, one row per postsynaptic neuron.
+
+    ``t`` (n_post, K) int64 spike times [ns]; ``k`` (n_post, K) float64 the
+    postsynaptic trace just after each spike; ``r`` (n_post, K) float64 the rate
+    trace [Hz] just before each spike; ``n`` (n_post,) int64 spikes pushed so
+    far (slot of spike m is m % K, K a power of two); ``lost`` (1,) int64, how
+    many times a synapse may have needed a spike that had already been
+    overwritten (conservative: counted whenever all K kept spikes were newer).
+    """
+
+    t: np.ndarray
+    k: np.ndarray
+    r: np.ndarray
+    n: np.ndarray
+    lost: np.ndarray
+
+
+class Dopamine(NamedTuple):
+    """
+    Reward (dopamine) history, one row per channel (population or global).
+
+    ``t`` (n_ch, M) int64 times [ns] and ``d`` (n_ch, M) float64 the value of
+    ``d`` just after that time [1/s]; entry 0 is the start value; ``n`` (n_ch,)
+    int64 entries used.
+    """
+
+    t: np.ndarray
+    d: np.ndarray
+    n: np.ndarray
+
+
+@njit_inline
+def _clip(w, rule):
+    if rule.resource:
+        return w
+    if w < rule.w_min:
+        return rule.w_min
+    if w > rule.w_max:
+        return rule.w_max
+    return w
+
+
+@njit_inline
+def _reward_integral(c, d0, t_ns, rule):
+    """Return the exact integral over [0, t] of c e^{-s/tau_c} (d0 e^{-s/tau_d} - b) ds."""
+    part_d = c * d0 * rule.tau_s_s * -math.expm1(-t_ns * rule.k_s)
+    part_b = rule.b_per_s * c * rule.tau_c_s * -math.expm1(-t_ns * rule.k_c)
+    return part_d - part_b
+
+
+@njit_inline
+def _reward_piece(w, c, d0, t_ns, e_c, e_d, rule):
+    """
+    Advance w over t_ns with no reward spike inside; e_c, e_d are the decays over t_ns.
+
+    Splits where d - b changes sign so that clipping stays exact.
+    """
+    b = rule.b_per_s
+    if b != 0.0 and d0 * rule.inv_b > 1.0:
+        t_root = rule.tau_d_ns * math.log(d0 * rule.inv_b)
+        if t_root < t_ns:
+            w = _clip(w + _reward_integral(c, d0, t_root, rule), rule)
+            c2 = c * math.exp(-t_root * rule.k_c)
+            return _clip(w + _reward_integral(c2, b, t_ns - t_root, rule), rule)
+    gain = c * d0 * rule.tau_s_s * (1.0 - e_c * e_d) - b * c * rule.tau_c_s * (1.0 - e_c)
+    return _clip(w + gain, rule)
+
+
+@njit_inline
+def _ltp_rate_factor(r, rule):
+    return max(0.0, 1.0 - r * rule.inv_rate_max_hz)
+
+
+@njit
+def update_row(j, lo, hi, t, depress, commit, syn_post, d_dend, post_ch, w_a, c_a, tl_a,
+               x_pre, t_pre, h_t, h_k, h_r, h_n, d_t, d_v, d_n, rule, out_w, out_c):
+    """
+    Bring the synapses ``lo <= q < hi`` of presynaptic neuron ``j`` up to time ``t``.
+
+    This is the per-event kernel: the engine calls it once per presynaptic spike
+    and plastic projection, over the CSR row of ``j`` (``depress=True``,
+    ``commit=True``), then ``pre_spike``. For each synapse ``q`` (post
+    ``i = syn_post[q]``, dendritic delay ``d_dend[q]``, or ``d_dend[0]`` when
+    ``d_dend`` has one entry, reward channel ``post_ch[i]``) it applies the
+    potentiation of every postsynaptic spike seen at the synapse in
+    (t_last, t], integrates the reward term (R-STDP), and with ``depress``
+    applies the depression of a presynaptic spike at ``t``. With ``commit`` the
+    state arrays are updated, otherwise ``out_w[q]``, ``out_c[q]`` receive the
+    values (a read-only probe). Returns how many synapses needed postsynaptic
+    spikes that had left the ring buffer (0 when the history is long enough).
+
+    Everything is written out in this one loop on purpose: numba inserts
+    reference counting around array arguments of inlined helpers, which costs
+    more than the rule itself per event.
+    """
+    mask = h_t.shape[1] - 1
+    uniform = d_dend.shape[0] == 1
+    lost = 0
+    x_last = x_pre[j]
+    t_x = t_pre[j]
+    has_pre = t_x != _NO_SPIKE
+    for q in range(lo, hi):
+        i = syn_post[q]
+        d = d_dend[0] if uniform else d_dend[q]
+        t0 = tl_a[q]
+        w = float(w_a[q])
+        c = float(c_a[q]) if rule.rstdp else 0.0
+        n = h_n[i]
+        first = max(0, n - mask - 1)
+        m = n - 1
+        while m >= first and h_t[i, m & mask] + d > t0:
+            m -= 1
+        if m < first and first > 0:
+            lost += 1
+        m += 1
+        ch = post_ch[i]
+        rd = 0.0
+        rk = 0
+        n_rw = d_n[ch]
+        if rule.rstdp:
+            # reward signal at t0: last reward entry at or before t0, decayed
+            top = n_rw - 1
+            while rk < top:
+                mid = (rk + top + 1) >> 1
+                if d_t[ch, mid] <= t0:
+                    rk = mid
+                else:
+                    top = mid - 1
+            rd = d_v[ch, rk] * math.exp(-(t0 - d_t[ch, rk]) * rule.k_d)
+        go = True
+        while go:
+            # next stop: the next postsynaptic spike seen by t, else t itself
+            has_post = m < n and h_t[i, m & mask] + d <= t
+            slot = m & mask
+            stop = h_t[i, slot] + d if has_post else t
+            if rule.rstdp:
+                # exact reward integral from t0 to stop, piece by piece between reward entries
+                ta = t0
+                more = True
+                while more:
+                    more = rk + 1 < n_rw and d_t[ch, rk + 1] <= stop
+                    tb = d_t[ch, rk + 1] if more else stop
+                    if tb > ta:
+                        span = float(tb - ta)
+                        e_c = math.exp(-span * rule.k_c)
+                        e_d = math.exp(-span * rule.k_d)
+                        if rule.learning and c != 0.0:
+                            w = _reward_piece(w, c, rd, span, e_c, e_d, rule)
+                        c *= e_c
+                        rd *= e_d
+                    if more:
+                        rk += 1
+                        rd = d_v[ch, rk]
+                        ta = tb
+            if has_post:
+                if has_pre:
+                    ltp = rule.a_plus * x_last * math.exp(-(stop - t_x) * rule.k_plus)
+                    if rule.inv_rate_max_hz != 0.0:
+                        ltp *= _ltp_rate_factor(h_r[i, slot], rule)
+                    if rule.soft:
+                        ltp *= rule.w_max - w
+                    if rule.rstdp:
+                        c += ltp
+                    elif rule.learning:
+                        w = _clip(w + ltp, rule)
+                t0 = stop
+                m += 1
+            go = has_post
+        if depress:
+            # postsynaptic trace at t - d from spikes strictly before (seen strictly before t)
+            m = n - 1
+            while m >= first and h_t[i, m & mask] + d >= t:
+                m -= 1
+            y = 0.0
+            if m >= first:
+                slot = m & mask
+                y = h_k[i, slot] * math.exp(-(t - d - h_t[i, slot]) * rule.k_minus)
+            elif first > 0:
+                lost += 1
+            ltd = rule.a_minus * y + rule.a_pre
+            if rule.soft:
+                ltd *= w - rule.w_min
+            if rule.rstdp:
+                c -= ltd
+            elif rule.learning:
+                w = _clip(w - ltd, rule)
+        if commit:
+            w_a[q] = w
+            if rule.rstdp:
+                c_a[q] = c
+            tl_a[q] = t
+        else:
+            out_w[q] = w
+            out_c[q] = c
+    return lost
+
+
+@njit
+def on_pre(s, j, t, syn_post, d_dend, post_ch, w_a, c_a, tl_a, x_pre, t_pre, h_t, h_k, h_r,
+           h_n, d_t, d_v, d_n, rule):
+    """Update one synapse ``s`` for a spike of ``j`` at ``t`` (``update_row`` of one)."""
+    return update_row(j, s, s + 1, t, True, True, syn_post, d_dend, post_ch, w_a, c_a, tl_a,
+                      x_pre, t_pre, h_t, h_k, h_r, h_n, d_t, d_v, d_n, rule, w_a[:0], w_a[:0])
+
+
+@njit
+def on_post(s, j, t, syn_post, d_dend, post_ch, w_a, c_a, tl_a, x_pre, t_pre, h_t, h_k, h_r,
+            h_n, d_t, d_v, d_n, rule):
+    """
+    Bring one synapse ``s`` up to ``t`` after its postsynaptic neuron fired.
+
+    Potentiation is applied lazily, so a pre-driven engine never needs this; a
+    post-driven one calls it for the incoming synapses of a neuron that fired,
+    after ``post_spike``, with ``t`` = spike time + that synapse's delay.
+    """
+    return update_row(j, s, s + 1, t, False, True, syn_post, d_dend, post_ch, w_a, c_a, tl_a,
+                      x_pre, t_pre, h_t, h_k, h_r, h_n, d_t, d_v, d_n, rule, w_a[:0], w_a[:0])
+
+
+@njit_inline
+def pre_spike(j, t, x_pre, t_pre, rule):
+    """Record a presynaptic spike of ``j`` at ``t`` in its trace (after its synapses)."""
+    if t_pre[j] == _NO_SPIKE or rule.nearest:
+        x_pre[j] = 1.0
+    else:
+        decay = math.exp(-(t - t_pre[j]) * rule.k_plus)
+        x_pre[j] = x_pre[j] * decay + 1.0
+    t_pre[j] = t
+
+
+@njit_inline
+def post_spike(i, t, h_t, h_k, h_r, h_n, rule):
+    """Push a postsynaptic spike of ``i`` at ``t`` (ns, not before its last) into ``hist``."""
+    mask = h_t.shape[1] - 1
+    n = h_n[i]
+    slot = n & mask
+    if n == 0:
+        k = 1.0
+        r = 0.0
+    else:
+        prev = (n - 1) & mask
+        dt = float(t - h_t[i, prev])
+        k = 1.0 if rule.nearest else h_k[i, prev] * math.exp(-dt * rule.k_minus) + 1.0
+        r = (h_r[i, prev] + rule.rate_jump_hz) * math.exp(-dt * rule.k_rate)
+    h_t[i, slot] = t
+    h_k[i, slot] = k
+    h_r[i, slot] = r
+    h_n[i] = n + 1
+
+
+@njit
+def reward_spike(ch, t, amount, d_t, d_v, d_n, rule):
+    """Add ``amount`` [1/s] to channel ``ch`` at ``t``; return False when the buffer is full."""
+    n = d_n[ch]
+    last = n - 1
+    if d_t[ch, last] == t:
+        d_v[ch, last] += amount
+        return True
+    if n >= d_t.shape[1]:
+        return False
+    decay = math.exp(-(t - d_t[ch, last]) * rule.k_d)
+    d_t[ch, n] = t
+    d_v[ch, n] = d_v[ch, last] * decay + amount
+    d_n[ch] = n + 1
+    return True
+
+
+@njit
+def std_on_pre(j, t, x_res, t_res, u_use, k_rec):
+    """
+    Return the Tsodyks-Markram efficacy of a spike of ``j`` at ``t`` and use resources.
+
+    ``x_res`` (float64) and ``t_res`` (int64) are per presynaptic neuron;
+    ``k_rec`` is 1/tau_rec [1/ns].
+    """
+    if t_res[j] == _NO_SPIKE:
+        x = 1.0
+    else:
+        x = 1.0 - (1.0 - x_res[j]) * math.exp(-(t - t_res[j]) * k_rec)
+    x_res[j] = x * (1.0 - u_use)
+    t_res[j] = t
+    return x
+
+
+@njit
+def run_trains(pre_n, pre_t, post_n, post_t, sample_t, row_ptr, syn_post, d_dend, post_ch,
+               state, hist, dopa, rule, out_w, out_c):
+    """
+    Drive a projection (synapses in CSR order by ``row_ptr``) through given trains.
+
+    Events are processed in time order; at equal times postsynaptic spikes are
+    pushed first, then presynaptic spikes (in the given order), then samples.
+    A sample evaluates every synapse at its time into ``out_w[k]``/``out_c[k]``
+    without changing the state. Returns the number of plastic synaptic events.
+    """
+    w_a, c_a, tl_a, x_pre, t_pre = state
+    h_t, h_k, h_r, h_n = hist.t, hist.k, hist.r, hist.n
+    d_t, d_v, d_n = dopa
+    ip = 0
+    ie = 0
+    iq = 0
+    events = 0
+    lost = 0
+    n_post = post_t.shape[0]
+    n_pre = pre_t.shape[0]
+    n_q = sample_t.shape[0]
+    while ip < n_post or ie < n_pre or iq < n_q:
+        tp = post_t[ip] if ip < n_post else _NEVER
+        te = pre_t[ie] if ie < n_pre else _NEVER
+        tq = sample_t[iq] if iq < n_q else _NEVER
+        if ip < n_post and tp <= te and tp <= tq:
+            post_spike(post_n[ip], tp, h_t, h_k, h_r, h_n, rule)
+            ip += 1
+        elif ie < n_pre and te <= tq:
+            j = pre_n[ie]
+            lost += update_row(j, row_ptr[j], row_ptr[j + 1], te, True, True, syn_post, d_dend,
+                               post_ch, w_a, c_a, tl_a, x_pre, t_pre, h_t, h_k, h_r, h_n, d_t,
+                               d_v, d_n, rule, out_w[0], out_c[0])
+            events += row_ptr[j + 1] - row_ptr[j]
+            pre_spike(j, te, x_pre, t_pre, rule)
+            ie += 1
+        else:
+            for j in range(row_ptr.shape[0] - 1):
+                update_row(j, row_ptr[j], row_ptr[j + 1], tq, False, False, syn_post, d_dend,
+                           post_ch, w_a, c_a, tl_a, x_pre, t_pre, h_t, h_k, h_r, h_n, d_t, d_v,
+                           d_n, rule, out_w[iq], out_c[iq])
+            iq += 1
+    hist.lost[0] += lost
+    return events
+
+
+@njit
+def normalise_incoming(w, syn_post, n_post, total):
+    """Scale the weights of each postsynaptic neuron so that they sum to ``total``."""
+    sums = np.zeros(n_post)
+    for s in range(w.shape[0]):
+        sums[syn_post[s]] += w[s]
+    for s in range(w.shape[0]):
+        tot = sums[syn_post[s]]
+        if tot != 0.0:
+            w[s] = w[s] * (total / tot)
+
+
+@njit
+def flush_all(t, row_ptr, syn_post, d_dend, post_ch, state, hist, dopa, rule):
+    """Bring every synapse of a projection (CSR ``row_ptr``) up to ``t``; return lost count."""
+    w_a, c_a, tl_a, x_pre, t_pre = state
+    lost = 0
+    for j in range(row_ptr.shape[0] - 1):
+        lost += update_row(j, row_ptr[j], row_ptr[j + 1], t, False, True, syn_post, d_dend,
+                           post_ch, w_a, c_a, tl_a, x_pre, t_pre, hist.t, hist.k, hist.r,
+                           hist.n, dopa.t, dopa.d, dopa.n, rule, w_a[:0], w_a[:0])
+    hist.lost[0] += lost
+    return lost
+
+
+@njit
+def prune_rewards(t, d_t, d_v, d_n, rule):
+    """
+    Drop reward entries no synapse can need once all synapses are at or after ``t``.
+
+    Each channel keeps one start entry at ``t`` (its value there) and the entries
+    after ``t``.
+    """
+    for ch in range(d_n.shape[0]):
+        n = d_n[ch]
+        k = 0
+        while k + 1 < n and d_t[ch, k + 1] <= t:
+            k += 1
+        value = d_v[ch, k] * math.exp(-(t - d_t[ch, k]) * rule.k_d)
+        d_t[ch, 0] = t
+        d_v[ch, 0] = value
+        m = 1
+        for q in range(k + 1, n):
+            d_t[ch, m] = d_t[ch, q]
+            d_v[ch, m] = d_v[ch, q]
+            m += 1
+        d_n[ch] = m
