@@ -78,10 +78,10 @@ while the traces and ``c`` keep evolving so that learning can resume.
 
 Using it
 --------
-``PlasticProjection`` owns one projection's state and feeds spikes, rewards
-and flushes to the kernels; ``apply_rule_to_trains`` runs given trains through
-the same kernels in one call (tests, benchmark). An engine calls the kernels of
-``snn_ros.core._plasticity_kernels`` from its own njit code (see there).
+The engine (``snn_ros.core.simulator``) calls the kernels of
+``snn_ros.core._plasticity_kernels`` from its own njit code, per synaptic event;
+``apply_rule_to_trains`` runs given spike trains through the same kernels in one
+call (tests, benchmark).
 Rules come from a network file's ``plasticity`` block via ``params_from_dict``.
 
 Memory
@@ -94,7 +94,6 @@ channel. The tests use float64 state (20/24 B) to compare to 1e-9.
 """
 
 import math
-import os
 import time
 from typing import NamedTuple, Optional
 
@@ -103,14 +102,12 @@ import numpy as np
 from snn_ros.core import _plasticity_kernels as _k
 from snn_ros.core._plasticity_kernels import Dopamine, PlasticState, PostHistory, Rule
 from snn_ros.core.types import SPIKE_DTYPE
-from snn_ros.core.weightfile import load_arrays, save_arrays
 
 __all__ = ['STDPParams', 'RSTDPParams', 'HomeostasisParams', 'STDParams', 'Rule',
            'PlasticState', 'PostHistory', 'Dopamine', 'NO_SPIKE', 'validate', 'pack_rule',
            'bytes_per_synapse', 'new_state', 'new_post_history', 'new_dopamine',
            'effective_weight', 'normalise_incoming', 'apply_rule_to_trains',
-           'apply_std_to_train', 'save_state', 'load_state', 'params_from_dict',
-           'PlasticProjection']
+           'apply_std_to_train', 'params_from_dict']
 
 #: ``t_pre`` of a neuron that has not spiked yet.
 NO_SPIKE = int(np.iinfo(np.int64).min)
@@ -455,28 +452,6 @@ def apply_std_to_train(params, pre, n_pre=None):
     return out
 
 
-_STATE_KEYS = ('w', 'c', 't_last', 'x_pre', 't_pre')
-
-
-def save_state(path, state, prefix=''):
-    """Save a ``PlasticState`` to ``path`` (.npz, atomic); keys are ``prefix`` + field."""
-    return save_arrays(path, **{prefix + k: getattr(state, k) for k in _STATE_KEYS})
-
-
-def load_state(path, prefix=''):
-    """Load a ``PlasticState`` saved by ``save_state``; a damaged file raises ValueError."""
-    arrays = load_arrays(path, [prefix + k for k in _STATE_KEYS])
-    st = PlasticState(**{k: arrays[prefix + k] for k in _STATE_KEYS})
-    n_syn = st.w.shape[0]
-    if (st.w.ndim != 1 or st.t_last.shape != (n_syn,) or st.c.shape not in ((0,), (n_syn,))
-            or st.x_pre.shape != st.t_pre.shape or st.t_last.dtype != np.int64
-            or st.t_pre.dtype != np.int64 or st.w.dtype not in (np.float32, np.float64)):
-        raise ValueError(f'weight file {os.fspath(path)!r} holds inconsistent plastic state '
-                         '(shapes or dtypes of w, c, t_last, x_pre, t_pre do not match)')
-    return PlasticState(w=st.w.copy(), c=st.c.astype(st.w.dtype), t_last=st.t_last.copy(),
-                        x_pre=st.x_pre.astype(np.float64), t_pre=st.t_pre.copy())
-
-
 _RULES = ('stdp', 'rstdp', 'std')
 _STDP_KEYS = set(STDPParams._fields) - {'homeostasis'}
 _RSTDP_KEYS = set(RSTDPParams._fields) - {'stdp'}
@@ -523,141 +498,3 @@ def params_from_dict(block, where='plasticity'):
                                                   if k in _RSTDP_KEYS}))
     except ValueError as exc:
         raise ValueError(f'{where}.{exc}') from None
-
-
-class PlasticProjection:
-    """
-    The plastic state of one projection, its neuron traces, and the calls that update it.
-
-    Synapses are in CSR order: those of presynaptic neuron ``j`` are
-    ``row_ptr[j]:row_ptr[j + 1]``; ``syn_post`` (n_syn,) their postsynaptic
-    neurons; ``d_dend_ns`` a scalar or (n_syn,) dendritic delays. Parameters:
-    ``params`` (frozen). State (arrays owned here): ``state`` (PlasticState),
-    ``hist`` (PostHistory, ``history`` spikes per postsynaptic neuron),
-    ``dopa`` (Dopamine, one channel per value of ``post_channel``). Settings:
-    ``learning`` (on/off at run time).
-
-    Spikes are fed in time order with ``process``; ``flush`` brings every
-    synapse up to a time (do it before reading, saving or normalising weights,
-    and often enough that no neuron fires more than ``history`` times between
-    flushes: ``lost`` counts violations).
-    """
-
-    def __init__(self, params, row_ptr, syn_post, n_post, w0, d_dend_ns=0, post_channel=None,
-                 dtype=np.float32, history=64, reward_capacity=4096, t0_ns=0, learning=True):
-        self.params = validate(params)
-        self.row_ptr = np.ascontiguousarray(row_ptr, dtype=np.int64)
-        self.syn_post = np.ascontiguousarray(syn_post, dtype=np.int64)
-        n_pre = self.row_ptr.size - 1
-        n_syn = int(self.row_ptr[-1])
-        if n_pre < 0 or self.syn_post.shape != (n_syn,) or np.any(np.diff(self.row_ptr) < 0):
-            raise ValueError('row_ptr must be a non-decreasing CSR pointer whose last entry is '
-                             'len(syn_post)')
-        if n_syn and (self.syn_post.min() < 0 or self.syn_post.max() >= n_post):
-            raise ValueError(f'syn_post must be in [0, n_post={n_post})')
-        d = np.atleast_1d(np.asarray(d_dend_ns, dtype=np.int64))
-        if d.size not in (1, n_syn) or np.any(d < 0):
-            raise ValueError('d_dend_ns must be a scalar or one value >= 0 per synapse')
-        self.d_dend = np.ascontiguousarray(d)
-        self.post_ch = np.zeros(int(n_post), dtype=np.int64)
-        if post_channel is not None:
-            self.post_ch[:] = post_channel
-        self.n_post = int(n_post)
-        self.state = new_state(params, n_syn, n_pre, w0, dtype=dtype, t0_ns=t0_ns)
-        self.hist = new_post_history(n_post, history)
-        self.dopa = new_dopamine(int(self.post_ch.max()) + 1 if n_post else 1,
-                                 reward_capacity, t_start_ns=t0_ns)
-        self.t_ns = int(t0_ns)
-        self.set_learning(learning)
-
-    @classmethod
-    def for_projection(cls, params, proj, **kwargs):
-        """
-        Build the plastic state of an engine ``Projection`` (CSR order, delays dendritic).
-
-        Uses ``proj.pre_idx``, ``proj.post_idx``, ``proj.weight`` and
-        ``proj.delay_ns``; ``kwargs`` go to the constructor.
-        """
-        pre_idx = np.asarray(proj.pre_idx, dtype=np.int64)
-        if np.any(np.diff(pre_idx) < 0):
-            raise ValueError(f'projection {proj.name!r} is not in CSR order (pre_idx sorted)')
-        row_ptr = np.zeros(proj.pre.size + 1, dtype=np.int64)
-        np.cumsum(np.bincount(pre_idx, minlength=proj.pre.size), out=row_ptr[1:])
-        return cls(params, row_ptr, proj.post_idx, proj.post.size, proj.weight,
-                   d_dend_ns=proj.delay_ns, **kwargs)
-
-    def set_learning(self, on):
-        """Switch learning on or off (weights freeze; traces go on)."""
-        self.learning = bool(on)
-        self.rule = pack_rule(self.params, learning=self.learning)
-
-    def process(self, pre, post):
-        """Feed SPIKE_DTYPE arrays of presynaptic and postsynaptic spikes (not before t_ns)."""
-        pre_n, pre_t = _spikes('pre', pre, self.row_ptr.size - 1)
-        post_n, post_t = _spikes('post', post, self.n_post)
-        for name, t in (('pre', pre_t), ('post', post_t)):
-            if t.size and t[0] < self.t_ns:
-                raise ValueError(f'{name} spikes must not be before t_ns={self.t_ns}')
-        empty = np.zeros((1, 0))
-        events = _k.run_trains(pre_n, pre_t, post_n, post_t, np.zeros(0, np.int64),
-                               self.row_ptr, self.syn_post, self.d_dend, self.post_ch,
-                               self.state, self.hist, self.dopa, self.rule, empty, empty)
-        last = max([self.t_ns] + [int(t[-1]) for t in (pre_t, post_t) if t.size])
-        self.t_ns = last
-        return int(events)
-
-    def reward(self, t_ns, amount, channel=0):
-        """Add ``amount`` [1/s] to the reward signal of ``channel`` at ``t_ns``."""
-        if not 0 <= channel < self.dopa.n.size:
-            raise ValueError(f'channel must be in [0, {self.dopa.n.size})')
-        if t_ns < self.dopa.t[channel, self.dopa.n[channel] - 1]:
-            raise ValueError('reward times must not decrease within a channel')
-        if not _k.reward_spike(int(channel), int(t_ns), float(amount), self.dopa.t,
-                               self.dopa.d, self.dopa.n, self.rule):
-            raise ValueError(f'reward history of channel {channel} is full '
-                             f'({self.dopa.t.shape[1]} entries): call flush more often')
-
-    def flush(self, t_ns):
-        """Bring every synapse up to ``t_ns`` and drop reward history before it."""
-        _k.flush_all(int(t_ns), self.row_ptr, self.syn_post, self.d_dend, self.post_ch,
-                     self.state, self.hist, self.dopa, self.rule)
-        _k.prune_rewards(int(t_ns), self.dopa.t, self.dopa.d, self.dopa.n, self.rule)
-        self.t_ns = max(self.t_ns, int(t_ns))
-
-    @property
-    def lost(self):
-        """Return how often a synapse needed a postsynaptic spike already overwritten."""
-        return int(self.hist.lost[0])
-
-    def weights(self):
-        """Return the transmitted weights [mV] (float64, CSR order) as stored now."""
-        return effective_weight(self.state.w, self.params)
-
-    def save(self, path):
-        """Save weights, traces, postsynaptic history and reward history (atomic .npz)."""
-        arrays = {k: getattr(self.state, k) for k in _STATE_KEYS}
-        arrays.update({'hist_' + k: getattr(self.hist, k) for k in PostHistory._fields})
-        arrays.update({'dopa_' + k: getattr(self.dopa, k) for k in Dopamine._fields})
-        arrays['t_ns'] = np.array([self.t_ns], dtype=np.int64)
-        return save_arrays(path, **arrays)
-
-    def load(self, path):
-        """Load a file written by ``save`` for a projection of the same shape."""
-        keys = (list(_STATE_KEYS) + ['hist_' + k for k in PostHistory._fields]
-                + ['dopa_' + k for k in Dopamine._fields] + ['t_ns'])
-        arrays = load_arrays(path, keys)
-        for group, prefix, fields in ((self.state, '', _STATE_KEYS),
-                                      (self.hist, 'hist_', PostHistory._fields),
-                                      (self.dopa, 'dopa_', Dopamine._fields)):
-            for k in fields:
-                mine, new = getattr(group, k), arrays[prefix + k]
-                if new.shape != mine.shape or new.dtype != mine.dtype:
-                    raise ValueError(f'weight file {os.fspath(path)!r}: {prefix + k} has '
-                                     f'shape {new.shape} {new.dtype}, this projection needs '
-                                     f'{mine.shape} {mine.dtype}')
-        for group, prefix, fields in ((self.state, '', _STATE_KEYS),
-                                      (self.hist, 'hist_', PostHistory._fields),
-                                      (self.dopa, 'dopa_', Dopamine._fields)):
-            for k in fields:
-                getattr(group, k)[...] = arrays[prefix + k]
-        self.t_ns = int(arrays['t_ns'][0])

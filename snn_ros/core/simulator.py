@@ -722,8 +722,11 @@ class Simulator:
         ones brought up to the current time minus their delay); ``t_ns``: the
         current time; the rest is the plastic state (stored weights, eligibility,
         traces, postsynaptic spike history, reward history) and the last spike
-        times. Names and shapes depend only on the network.
+        times. Names and shapes depend only on the network. Pending learning is
+        applied first, so that the stored state and ``weight`` agree and a loaded
+        state gives the same weights whatever the learning setting is then.
         """
+        self._flush_all()
         weight = self.weight.copy()
         out_w, _ = self._probe()
         for pp in range(len(self._plastic)):

@@ -267,18 +267,6 @@ def test_validation_names_the_field(bad, field):
         pl.validate(bad)
 
 
-def test_state_round_trip(tmp_path):
-    out = pl.apply_rule_to_trains(pl.RSTDPParams(), spikes([0, 1], [10 * MS, 20 * MS]),
-                                  spikes([0], [15 * MS]), [0, 1], [0, 0], 0.5,
-                                  dtype=np.float32)
-    path = tmp_path / 'plastic.npz'
-    pl.save_state(path, out['state'])
-    back = pl.load_state(path)
-    for name in out['state']._fields:
-        got, want = getattr(back, name), getattr(out['state'], name)
-        assert got.dtype == want.dtype and np.array_equal(got, want)
-
-
 def test_params_from_dict():
     p = pl.params_from_dict({'rule': 'rstdp', 'a_plus': 0.02, 'tau_c_s': 2.0,
                              'homeostasis': {'a_pre': 0.001}})
@@ -292,98 +280,6 @@ def test_params_from_dict():
                           'plasticity.homeostasis.foo')]:
         with pytest.raises(ValueError, match=where.replace('.', r'\.')):
             pl.params_from_dict(block)
-
-
-def test_damaged_state_file_is_refused(tmp_path):
-    path = tmp_path / 'plastic.npz'
-    st_ = pl.new_state(pl.RSTDPParams(), 4, 2, 0.5)
-    pl.save_state(path, st_._replace(t_last=np.zeros(3, np.int64)))
-    with pytest.raises(ValueError, match='inconsistent'):
-        pl.load_state(path)
-    path.write_bytes(path.read_bytes()[:40])
-    with pytest.raises(ValueError, match='damaged'):
-        pl.load_state(path)
-
-
-def test_engine_calls_match_the_driver():
-    """The per-synapse kernels, called event by event as an engine would, give the same."""
-    from snn_ros.core import _plasticity_kernels as kern
-    params = pl.RSTDPParams(b=0.2)
-    rule = pl.pack_rule(params)
-    pre_t = [10 * MS, 60 * MS, 400 * MS]
-    post = [(0, 15 * MS), (1, 20 * MS), (0, 70 * MS), (1, 390 * MS)]
-    reward = [(200 * MS, 8.0)]
-    syn_post = np.array([0, 1], np.int64)
-    d_dend = np.array([1_500_000], np.int64)
-    post_ch = np.zeros(2, np.int64)
-    st_ = pl.new_state(params, 2, 1, 0.5, dtype=np.float64)
-    hist = pl.new_post_history(2, 4)
-    dopa = pl.new_dopamine(1, 8)
-    for t, amount in reward:
-        kern.reward_spike(0, t, amount, dopa.t, dopa.d, dopa.n, rule)
-    events = sorted([(t, 0, i) for i, t in post] + [(t, 1, 0) for t in pre_t])
-    arrays = (syn_post, d_dend, post_ch, st_.w, st_.c, st_.t_last, st_.x_pre, st_.t_pre,
-              hist.t, hist.k, hist.r, hist.n, dopa.t, dopa.d, dopa.n, rule)
-    for t, kind, idx in events:
-        if kind == 0:
-            kern.post_spike(idx, t, hist.t, hist.k, hist.r, hist.n, rule)
-        else:
-            for s in range(2):
-                kern.on_pre(s, 0, t, *arrays)
-            kern.pre_spike(0, t, st_.x_pre, st_.t_pre, rule)
-    t_end = 1000 * MS
-    for s in range(2):
-        kern.on_post(s, 0, t_end, *arrays)
-    ref = pl.apply_rule_to_trains(params, spikes([0] * 3, pre_t),
-                                  spikes([i for i, _ in post], [t for _, t in post]), [0, 0],
-                                  [0, 1], 0.5, dendritic_delay_ns=1_500_000,
-                                  reward_t_ns=[200 * MS], reward_amount=[8.0],
-                                  sample_t_ns=[t_end])
-    np.testing.assert_allclose(st_.w, ref['w'][0], rtol=1e-12)
-    np.testing.assert_allclose(st_.c, ref['c'][0], rtol=1e-12)
-    assert np.all(st_.w != 0.5)
-
-
-def test_projection_in_chunks_with_flushes_equals_one_pass(tmp_path):
-    """Feeding spikes window by window, flushing and reloading changes nothing."""
-    rng = np.random.default_rng(11)
-    n_pre, n_post = 6, 4
-    syn_pre = np.sort(rng.integers(0, n_pre, 20))
-    syn_post = rng.integers(0, n_post, 20)
-    pre_t = np.sort(rng.choice(np.arange(1, 4000) * MS, 300, replace=False))
-    post_t = np.sort(rng.choice(np.arange(1, 4000) * MS, 200, replace=False))
-    pre = spikes(rng.integers(0, n_pre, pre_t.size), pre_t)
-    post = spikes(rng.integers(0, n_post, post_t.size), post_t)
-    rewards = [(500 * MS, 20.0), (1700 * MS, -15.0), (3100 * MS, 30.0)]
-    params = pl.RSTDPParams(stdp=pl.STDPParams(a_plus=0.05, a_minus=0.05, w_max_mV=0.6),
-                            b=0.1)
-    ref = pl.apply_rule_to_trains(params, pre, post, syn_pre, syn_post, 0.5, n_pre=n_pre,
-                                  n_post=n_post, dendritic_delay_ns=1_000_000,
-                                  reward_t_ns=[t for t, _ in rewards],
-                                  reward_amount=[a for _, a in rewards],
-                                  sample_t_ns=[4000 * MS])
-    row_ptr = np.zeros(n_pre + 1, np.int64)
-    np.cumsum(np.bincount(syn_pre, minlength=n_pre), out=row_ptr[1:])
-    proj = pl.PlasticProjection(params, row_ptr, syn_post, n_post, 0.5, d_dend_ns=1_000_000,
-                                dtype=np.float64, history=32, reward_capacity=4)
-    for k in range(8):
-        lo, hi = k * 500 * MS, (k + 1) * 500 * MS
-        for t, a in rewards:
-            if lo <= t < hi:
-                proj.reward(t, a)
-        proj.process(pre[(pre['t'] >= lo) & (pre['t'] < hi)],
-                     post[(post['t'] >= lo) & (post['t'] < hi)])
-        proj.flush(hi - 1)
-        if k == 3:
-            proj.save(tmp_path / 'proj.npz')
-            proj = pl.PlasticProjection(params, row_ptr, syn_post, n_post, 0.0,
-                                        d_dend_ns=1_000_000, dtype=np.float64, history=32,
-                                        reward_capacity=4)
-            proj.load(tmp_path / 'proj.npz')
-    proj.flush(4000 * MS)
-    assert proj.lost == 0
-    np.testing.assert_allclose(proj.state.w, ref['w'][0], rtol=1e-12, atol=1e-15)
-    assert np.any(proj.state.w == 0.6) or np.any(proj.state.w != 0.5)
 
 
 def _distal_reward_run(shuffle):
