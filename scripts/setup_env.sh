@@ -56,5 +56,11 @@ if ! python -c "import event_camera_msgs.msg" 2>/dev/null; then
 fi
 
 pip install --no-deps --no-build-isolation -e "$root"
+# setup.cfg puts the node scripts in lib/snn_ros, where `ros2 run` looks; link them
+# into the venv's bin as well, so that they and `snn-ros` are on the venv's PATH.
+for script in "$venv"/lib/snn_ros/*; do
+  [ -e "$script" ] || continue
+  ln -sfn "$script" "$venv/bin/$(basename "$script")"
+done
 echo "$fingerprint" > "$stamp"
 echo "snn_ros: environment ready ($venv)"

@@ -24,7 +24,8 @@ def workspace(tmp_path_factory):
     ws = tmp_path_factory.mktemp('colcon_ws')
     shutil.copytree(REPO, ws / 'src' / 'snn_ros', ignore=SKIP)
     env = dict(os.environ, AMENT_PREFIX_PATH=sys.prefix)
-    result = subprocess.run(['colcon', 'build', '--event-handlers', 'console_direct-'],
+    colcon = str(Path(sys.executable).parent / 'colcon')
+    result = subprocess.run([colcon, 'build', '--event-handlers', 'console_direct-'],
                             cwd=ws, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return ws
