@@ -61,6 +61,9 @@ PARAMETERS = [
           'much when the scene is quiet [s]', 0.0, 5.0, read_only=True),
     Param('max_event_rate_hz', 20.0e6, 'input beyond this rate (in stamp time, bursts of '
           '0.1 s) is dropped and counted [ev/s]', 1.0, 1.0e9),
+    Param('max_input_lag_s', 0.5, 'packets stamped longer ago than this are dropped and '
+          'counted: beyond its capacity the controller sheds load instead of lagging; '
+          '0 = never (e.g. a bag replayed without --clock) [s]', 0.0, 3600.0),
     Param('max_packet_span_s', 1.0, 'events further than this from their packet stamp are '
           'dropped as damaged [s]', 0.001, 3600.0, read_only=True),
     Param('learning', True, 'learn from reward (R-STDP)'),
@@ -160,6 +163,10 @@ class ControllerNode(Node):
         if events.shape[0] == 0:
             return
         stamp_ns = convert.stamp_to_ns(msg.header.stamp)
+        if self.p.max_input_lag_s and now_ns - stamp_ns > self.p.max_input_lag_s * NS_PER_S:
+            self.drops.drop('stale_events', f'a packet stamped {(now_ns - stamp_ns) / 1e6:.0f} '
+                            'ms ago: the controller is behind its input', events.shape[0])
+            return
         if not self.budget.take(events.shape[0], stamp_ns):
             self.drops.drop('over_capacity_events', f'{events.shape[0]} events beyond '
                             f'{self.p.max_event_rate_hz:g} ev/s', events.shape[0])

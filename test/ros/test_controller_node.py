@@ -194,7 +194,8 @@ def test_bad_input_is_counted_and_the_node_keeps_answering(probe, processes, tmp
     assert int(counters['dropped_bad_rewards']) == 1
     assert int(counters['dropped_bad_packets']) == 1  # the unknown encoding
     assert int(counters['dropped_implausible_time_events']) > 0  # the garbage evt3
-    assert int(counters['dropped_late_events']) > 0  # the stamp a second back
+    # The packet stamped a second back: older than max_input_lag_s (0.5 s).
+    assert int(counters['dropped_stale_events']) > 0
     assert rig.process.poll() is None
 
 
