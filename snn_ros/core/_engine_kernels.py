@@ -1027,6 +1027,83 @@ def _deliver(em_n, order, em_src, em_t, gint, node_group, gp_ptr, gp_list, proj,
 
 
 @njit
+def _finish_window(meta, gint, par, zig, node_group, st, rng, last_ns, proj, gp_ptr, gp_list,
+                   indptr, delay, pend_t, pend_src, q_t, q_src, q_s0, q_s1, q_n, em_src, em_t,
+                   rec_src, rec_t, pl, b, bf, cend, k, w_ns, nb):
+    """
+    End a window, for both window loops: emit the sources' spikes, then sort, record and queue.
+
+    Return a status code of ``run_window_loop`` (0 when the window is done).
+    """
+    n_groups = gint.shape[0]
+    n_pend = pend_t.shape[0]
+    if meta[M_STAGE] == 1:
+        em_n = meta[M_EMN]
+        # Spikes of the sources: pushed arrays, then Poisson sources that are not fused
+        # (both loops can stop when the buffers are full and start again).
+        pos = meta[M_PEND]
+        while pos < n_pend and pend_t[pos] < b:
+            if em_n >= em_src.shape[0]:
+                meta[M_PEND] = pos
+                meta[M_EMN] = em_n
+                meta[M_NEED] = 2 * em_src.shape[0] + 64
+                return 1
+            em_src[em_n] = pend_src[pos]
+            em_t[em_n] = pend_t[pos]
+            em_n += 1
+            last_ns[pend_src[pos]] = pend_t[pos]
+            pos += 1
+        meta[M_PEND] = pos
+        if meta[M_ACTIVE] != 0:
+            for g in range(n_groups):
+                if gint[g, G_KIND] != K_POISSON or gint[g, G_FUSED] != 0:
+                    continue
+                gap = par[g, P_GAP]
+                g0 = gint[g, G_START]
+                for n in range(g0, g0 + gint[g, G_SIZE]):
+                    while math.floor(st[n, S_NX]) < bf:
+                        if em_n >= em_src.shape[0]:
+                            meta[M_EMN] = em_n
+                            meta[M_NEED] = 2 * em_src.shape[0] + 64
+                            return 1
+                        t_ns = np.int64(math.floor(st[n, S_NX]))
+                        em_src[em_n] = n
+                        em_t[em_n] = t_ns
+                        em_n += 1
+                        last_ns[n] = t_ns
+                        st[n, S_NX] += poisson_gap_ns(rng, n, gap, zig)
+        meta[M_EMN] = em_n
+        meta[M_STAGE] = 2
+    # Sort the window's spikes by (time, source), record them and queue them.
+    em_n = meta[M_EMN]
+    if em_n > 0:
+        o1 = np.argsort(em_src[:em_n], kind='mergesort')
+        o2 = np.argsort(em_t[:em_n][o1], kind='mergesort')
+        order = o1[o2]
+        nrec = meta[M_NREC]
+        if nrec + em_n > rec_src.shape[0]:
+            meta[M_NEED] = max(2 * rec_src.shape[0], nrec + em_n) + 1024
+            return 2
+        most = _room(em_n, order, em_src, em_t, gint, node_group, gp_ptr, gp_list, proj,
+                     indptr, delay, w_ns, nb, q_n)
+        if most > q_t.shape[1]:
+            meta[M_NEED] = max(2 * q_t.shape[1], most) + 256
+            return 3
+        meta[M_NSPK] += em_n
+        if pl[0].shape[0] > 0:
+            plastic_posts(em_n, order, em_src, em_t, b, indptr, pl)
+        meta[M_NREC] = _deliver(em_n, order, em_src, em_t, gint, node_group, gp_ptr,
+                                gp_list, proj, indptr, delay, w_ns, nb, q_t, q_src, q_s0,
+                                q_s1, q_n, rec_src, rec_t, nrec, meta)
+    if b == cend:
+        meta[M_QTOT] -= q_n[k]
+        q_n[k] = 0
+    meta[M_T] = b
+    meta[M_STAGE] = 0
+    return 0
+
+
+@njit
 def run_window_loop(t_end, meta, gint, par, dtab, zig, node_group, st, rng, last_ns,
                     proj, gp_ptr, gp_list, indptr, target, weight, delay, drv_nodes,
                     pend_t, pend_src, q_t, q_src, q_s0, q_s1, q_n, sel, em_src, em_t,
@@ -1049,7 +1126,6 @@ def run_window_loop(t_end, meta, gint, par, dtab, zig, node_group, st, rng, last
     """
     w_ns = meta[M_W]
     nb = meta[M_NB]
-    n_groups = gint.shape[0]
     n_pend = pend_t.shape[0]
     while True:
         t = meta[M_T]
@@ -1087,67 +1163,12 @@ def run_window_loop(t_end, meta, gint, par, dtab, zig, node_group, st, rng, last
             if not done:
                 meta[M_NEED] = 2 * em_src.shape[0] + 64
                 return 1
-            # Spikes of the sources: pushed arrays, then Poisson sources that are not fused
-            # (both loops can stop when the buffers are full and start again).
-            pos = meta[M_PEND]
-            while pos < n_pend and pend_t[pos] < b:
-                if em_n >= em_src.shape[0]:
-                    meta[M_PEND] = pos
-                    meta[M_EMN] = em_n
-                    meta[M_NEED] = 2 * em_src.shape[0] + 64
-                    return 1
-                em_src[em_n] = pend_src[pos]
-                em_t[em_n] = pend_t[pos]
-                em_n += 1
-                last_ns[pend_src[pos]] = pend_t[pos]
-                pos += 1
-            meta[M_PEND] = pos
-            if meta[M_ACTIVE] != 0:
-                for g in range(n_groups):
-                    if gint[g, G_KIND] != K_POISSON or gint[g, G_FUSED] != 0:
-                        continue
-                    gap = par[g, P_GAP]
-                    g0 = gint[g, G_START]
-                    for n in range(g0, g0 + gint[g, G_SIZE]):
-                        while math.floor(st[n, S_NX]) < bf:
-                            if em_n >= em_src.shape[0]:
-                                meta[M_EMN] = em_n
-                                meta[M_NEED] = 2 * em_src.shape[0] + 64
-                                return 1
-                            t_ns = np.int64(math.floor(st[n, S_NX]))
-                            em_src[em_n] = n
-                            em_t[em_n] = t_ns
-                            em_n += 1
-                            last_ns[n] = t_ns
-                            st[n, S_NX] += poisson_gap_ns(rng, n, gap, zig)
-            meta[M_EMN] = em_n
-            meta[M_STAGE] = 2
-        # Sort the window's spikes by (time, source), record them and queue them.
-        em_n = meta[M_EMN]
-        if em_n > 0:
-            o1 = np.argsort(em_src[:em_n], kind='mergesort')
-            o2 = np.argsort(em_t[:em_n][o1], kind='mergesort')
-            order = o1[o2]
-            nrec = meta[M_NREC]
-            if nrec + em_n > rec_src.shape[0]:
-                meta[M_NEED] = max(2 * rec_src.shape[0], nrec + em_n) + 1024
-                return 2
-            most = _room(em_n, order, em_src, em_t, gint, node_group, gp_ptr, gp_list, proj,
-                         indptr, delay, w_ns, nb, q_n)
-            if most > q_t.shape[1]:
-                meta[M_NEED] = max(2 * q_t.shape[1], most) + 256
-                return 3
-            meta[M_NSPK] += em_n
-            if pl[0].shape[0] > 0:
-                plastic_posts(em_n, order, em_src, em_t, b, indptr, pl)
-            meta[M_NREC] = _deliver(em_n, order, em_src, em_t, gint, node_group, gp_ptr,
-                                    gp_list, proj, indptr, delay, w_ns, nb, q_t, q_src, q_s0,
-                                    q_s1, q_n, rec_src, rec_t, nrec, meta)
-        if b == cend:
-            meta[M_QTOT] -= q_n[k]
-            q_n[k] = 0
-        meta[M_T] = b
-        meta[M_STAGE] = 0
+        status = _finish_window(meta, gint, par, zig, node_group, st, rng, last_ns, proj,
+                                gp_ptr, gp_list, indptr, delay, pend_t, pend_src, q_t, q_src,
+                                q_s0, q_s1, q_n, em_src, em_t, rec_src, rec_t, pl, b, bf, cend,
+                                k, w_ns, nb)
+        if status != 0:
+            return status
 
 
 @njit_parallel
@@ -1173,7 +1194,6 @@ def run_window_loop_mt(t_end, meta, gint, par, dtab, zig, node_group, st, rng, l
     """
     w_ns = meta[M_W]
     nb = meta[M_NB]
-    n_groups = gint.shape[0]
     n_pend = pend_t.shape[0]
     while True:
         t = meta[M_T]
@@ -1276,68 +1296,12 @@ def run_window_loop_mt(t_end, meta, gint, par, dtab, zig, node_group, st, rng, l
                 meta[M_NFP] = nfp
                 meta[M_EMN] = em_n
                 meta[M_PH] = 2
-            em_n = meta[M_EMN]
-            # Spikes of the sources: pushed arrays, then Poisson sources that are not fused
-            # (both loops can stop when the buffers are full and start again).
-            pos = meta[M_PEND]
-            while pos < n_pend and pend_t[pos] < b:
-                if em_n >= em_src.shape[0]:
-                    meta[M_PEND] = pos
-                    meta[M_EMN] = em_n
-                    meta[M_NEED] = 2 * em_src.shape[0] + 64
-                    return 1
-                em_src[em_n] = pend_src[pos]
-                em_t[em_n] = pend_t[pos]
-                em_n += 1
-                last_ns[pend_src[pos]] = pend_t[pos]
-                pos += 1
-            meta[M_PEND] = pos
-            if meta[M_ACTIVE] != 0:
-                for g in range(n_groups):
-                    if gint[g, G_KIND] != K_POISSON or gint[g, G_FUSED] != 0:
-                        continue
-                    gap = par[g, P_GAP]
-                    g0 = gint[g, G_START]
-                    for n in range(g0, g0 + gint[g, G_SIZE]):
-                        while math.floor(st[n, S_NX]) < bf:
-                            if em_n >= em_src.shape[0]:
-                                meta[M_EMN] = em_n
-                                meta[M_NEED] = 2 * em_src.shape[0] + 64
-                                return 1
-                            t_ns = np.int64(math.floor(st[n, S_NX]))
-                            em_src[em_n] = n
-                            em_t[em_n] = t_ns
-                            em_n += 1
-                            last_ns[n] = t_ns
-                            st[n, S_NX] += poisson_gap_ns(rng, n, gap, zig)
-            meta[M_EMN] = em_n
-            meta[M_STAGE] = 2
-        # Sort the window's spikes by (time, source), record them and queue them.
-        em_n = meta[M_EMN]
-        if em_n > 0:
-            o1 = np.argsort(em_src[:em_n], kind='mergesort')
-            o2 = np.argsort(em_t[:em_n][o1], kind='mergesort')
-            order = o1[o2]
-            nrec = meta[M_NREC]
-            if nrec + em_n > rec_src.shape[0]:
-                meta[M_NEED] = max(2 * rec_src.shape[0], nrec + em_n) + 1024
-                return 2
-            most = _room(em_n, order, em_src, em_t, gint, node_group, gp_ptr, gp_list, proj,
-                         indptr, delay, w_ns, nb, q_n)
-            if most > q_t.shape[1]:
-                meta[M_NEED] = max(2 * q_t.shape[1], most) + 256
-                return 3
-            meta[M_NSPK] += em_n
-            if pl[0].shape[0] > 0:
-                plastic_posts(em_n, order, em_src, em_t, b, indptr, pl)
-            meta[M_NREC] = _deliver(em_n, order, em_src, em_t, gint, node_group, gp_ptr,
-                                    gp_list, proj, indptr, delay, w_ns, nb, q_t, q_src, q_s0,
-                                    q_s1, q_n, rec_src, rec_t, nrec, meta)
-        if b == cend:
-            meta[M_QTOT] -= q_n[k]
-            q_n[k] = 0
-        meta[M_T] = b
-        meta[M_STAGE] = 0
+        status = _finish_window(meta, gint, par, zig, node_group, st, rng, last_ns, proj,
+                                gp_ptr, gp_list, indptr, delay, pend_t, pend_src, q_t, q_src,
+                                q_s0, q_s1, q_n, em_src, em_t, rec_src, rec_t, pl, b, bf, cend,
+                                k, w_ns, nb)
+        if status != 0:
+            return status
         meta[M_SERIAL] = 0
 
 
