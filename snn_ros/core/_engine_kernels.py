@@ -509,10 +509,12 @@ def integrate_window(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, w
     fast path. Returns ``(em_n, ph, r, sy, done)``; when the spike buffers are full
     ``done`` is False and the caller grows them and calls again with the returned
     ``ph, r, sy`` (all state is saved; the interrupted item is redone). A queue
-    entry of a plastic projection first updates its row (``plastic_arrival``).
+    entry of a plastic projection first updates its row, as ``plastic_rows`` does.
     """
     cap = em_src.shape[0]
     n_pl = pl[0].shape[0]
+    (pl_tab, rule_tab, pw, pc, ptl, psp, px, pt, h_t, h_k, h_r, h_n, lost, d_t, d_v, d_n,
+     post_ch, pdel) = pl[:18]
     n_drv = drv_nodes.shape[0]
     n_nodes = st.shape[0]
     n_ev = 0
@@ -528,7 +530,27 @@ def integrate_window(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, w
             if sy < s0:
                 sy = s0
                 if n_pl > 0:
-                    pl[12][0] += plastic_arrival(s0, s1, q_t[k, e], q_src[k, e], weight, pl)
+                    # The plastic row first, written out here (see ``plastic_rows``).
+                    pp = plastic_projection(pl_tab, s0)
+                    if pp >= 0:
+                        j = pl_tab[pp, L_XOFF] + (q_src[k, e] - pl_tab[pp, L_PRE0])
+                        t_e = q_t[k, e] - pl_tab[pp, L_D]
+                        off = pl_tab[pp, L_POFF] - pl_tab[pp, L_SYN0]
+                        if pl_tab[pp, L_KIND] == 1:
+                            eff = plk.std_on_pre(j, t_e, px, pt, rule_tab[pp, R_U],
+                                                 rule_tab[pp, R_KREC])
+                            for q in range(s0 + off, s1 + off):
+                                weight[q - off] = np.float32(pw[q] * eff)
+                        else:
+                            rule = make_rule(rule_tab[pp])
+                            lost[0] += plk.update_row(j, s0 + off, s1 + off, t_e, True, True,
+                                                      psp, pdel[pp:pp + 1], post_ch, pw, pc,
+                                                      ptl, px, pt, h_t, h_k, h_r, h_n, d_t,
+                                                      d_v, d_n, rule, pw, pw)
+                            plk.pre_spike(j, t_e, px, pt, rule)
+                            for q in range(s0 + off, s1 + off):
+                                weight[q - off] = np.float32(effective(np.float64(pw[q]),
+                                                                       rule))
             t_lim = np.float64(q_t[k, e])
             s_lim = np.int64(q_src[k, e])
             arrival = True
@@ -725,7 +747,7 @@ def integrate_block(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, we
     CSR row sorted by target) a row is cut to the block by binary search;
     otherwise the synapses of other blocks are skipped one by one. Fused drives
     ``drv_nodes[d_lo:d_hi]`` are the block's. Plastic rows must have been updated
-    before (``plastic_arrival``), as no block may write weights.
+    before (``plastic_rows``), as no block may write weights.
     """
     cap = em_src.shape[0]
     n_nodes = st.shape[0]
@@ -1027,6 +1049,39 @@ def _deliver(em_n, order, em_src, em_t, gint, node_group, gp_ptr, gp_list, proj,
 
 
 @njit
+def _window_order(em_src, em_t, em_n):
+    """
+    Return the order of the window's spikes ``em_*[:em_n]`` by (time, source).
+
+    The spikes of pushed arrays come last and already sorted, after the few the
+    neurons emitted: the longest sorted tail is kept, the rest is sorted and the
+    two runs are merged.
+    """
+    s = em_n - 1
+    while s > 0 and (em_t[s - 1] < em_t[s] or (em_t[s - 1] == em_t[s]
+                                                 and em_src[s - 1] <= em_src[s])):
+        s -= 1
+    order = np.empty(em_n, np.int64)
+    if s == 0:
+        for r in range(em_n):
+            order[r] = r
+        return order
+    o1 = np.argsort(em_src[:s], kind='mergesort')
+    head = o1[np.argsort(em_t[:s][o1], kind='mergesort')]
+    a = 0
+    b = s
+    for r in range(em_n):
+        if b == em_n or (a < s and (em_t[head[a]] < em_t[b] or (
+                em_t[head[a]] == em_t[b] and em_src[head[a]] <= em_src[b]))):
+            order[r] = head[a]
+            a += 1
+        else:
+            order[r] = b
+            b += 1
+    return order
+
+
+@njit
 def _finish_window(meta, gint, par, zig, node_group, st, rng, last_ns, proj, gp_ptr, gp_list,
                    indptr, delay, pend_t, pend_src, q_t, q_src, q_s0, q_s1, q_n, em_src, em_t,
                    rec_src, rec_t, pl, b, bf, cend, k, w_ns, nb):
@@ -1077,9 +1132,7 @@ def _finish_window(meta, gint, par, zig, node_group, st, rng, last_ns, proj, gp_
     # Sort the window's spikes by (time, source), record them and queue them.
     em_n = meta[M_EMN]
     if em_n > 0:
-        o1 = np.argsort(em_src[:em_n], kind='mergesort')
-        o2 = np.argsort(em_t[:em_n][o1], kind='mergesort')
-        order = o1[o2]
+        order = _window_order(em_src, em_t, em_n)
         nrec = meta[M_NREC]
         if nrec + em_n > rec_src.shape[0]:
             meta[M_NEED] = max(2 * rec_src.shape[0], nrec + em_n) + 1024
@@ -1176,7 +1229,7 @@ def run_window_loop_mt(t_end, meta, gint, par, dtab, zig, node_group, st, rng, l
                        proj, gp_ptr, gp_list, indptr, target, weight, delay, drv_nodes,
                        pend_t, pend_src, q_t, q_src, q_s0, q_s1, q_n, sel, em_src, em_t,
                        rec_src, rec_t, cand, pl, blk_tab, blk_st, blk_meta, blk_src, blk_t,
-                       sorted_rows, pl_mark):
+                       sorted_rows):
     """
     Do what ``run_window_loop`` does, with the neurons of each window in parallel blocks.
 
@@ -1222,8 +1275,8 @@ def run_window_loop_mt(t_end, meta, gint, par, dtab, zig, node_group, st, rng, l
         if meta[M_STAGE] == 1:
             n_blk = blk_tab.shape[0]
             if meta[M_PH] == 0 and meta[M_SERIAL] == 0 and pl[0].shape[0] > 0:
-                if plastic_conflict(meta[M_NSEL], sel, k, q_s0, q_src, pl, pl_mark,
-                                    meta[M_NWIN]):
+                if plastic_rows(0, meta[M_NSEL], sel, k, q_t, q_src, q_s0, q_s1, weight, pl,
+                                False) != 0:
                     meta[M_SERIAL] = 1
             if meta[M_SERIAL] == 1:
                 em_n, ph, r, sy, done = integrate_window(
@@ -1242,12 +1295,13 @@ def run_window_loop_mt(t_end, meta, gint, par, dtab, zig, node_group, st, rng, l
             if meta[M_PH] == 0:
                 n_sel = meta[M_NSEL]
                 if pl[0].shape[0] > 0:
-                    # No row twice in this window (else it runs serially): rows are disjoint.
+                    # No row twice in this window (else it runs serially): rows are disjoint,
+                    # so chunks of the entries update their rows in parallel.
                     n_lost = 0
-                    for r in prange(n_sel):
-                        e = sel[r]
-                        n_lost += plastic_arrival(q_s0[k, e], q_s1[k, e], q_t[k, e],
-                                                  q_src[k, e], weight, pl)
+                    for c in prange(n_blk):
+                        n_lost += plastic_rows(c * n_sel // n_blk, (c + 1) * n_sel // n_blk,
+                                               sel, k, q_t, q_src, q_s0, q_s1, weight, pl,
+                                               True)
                     pl[12][0] += n_lost
                 for j in range(n_blk):
                     blk_st[j, 0] = 0
@@ -1323,63 +1377,71 @@ def effective(w, rule):
     return w
 
 
-@njit
-def plastic_arrival(s0, s1, t_arr, src, weight, pl):
-    """
-    Update the plastic row ``[s0, s1)`` for a spike of node ``src`` arriving at ``t_arr``.
+@njit_inline
+def plastic_projection(pl_tab, s0):
+    """Return the plastic projection holding synapse ``s0`` (-1: none)."""
+    for pp in range(pl_tab.shape[0]):
+        if pl_tab[pp, L_SYN0] <= s0 < pl_tab[pp, L_SYN0] + pl_tab[pp, L_N]:
+            return pp
+    return -1
 
-    The rule sees the spike at its emission time ``t_arr - delay`` (the delay is
+
+@njit
+def plastic_rows(r0, r1, sel, k, q_t, q_src, q_s0, q_s1, weight, pl, update):
+    """
+    Update the plastic rows of the selected queue entries ``sel[r0:r1]``, or only check them.
+
+    For an entry of node ``src`` arriving at ``t_arr`` on the row ``[s0, s1)``,
+    the rule sees the spike at its emission time ``t_arr - delay`` (the delay is
     dendritic, as in NEST): ``update_row`` (potentiation of the postsynaptic
     spikes seen since each synapse's last update, reward integral, depression),
     then ``pre_spike``; the transmitted weights of the row are written to
     ``weight``. Entries of one projection arrive in emission order (one delay
     per plastic projection), so the presynaptic trace sees its spikes in order.
-    Short-term depression scales the row by the spike's efficacy instead. Returns
-    how many synapses needed a postsynaptic spike their history had dropped.
+    Short-term depression scales the row by the spike's efficacy instead.
+
+    The multi-threaded loop calls it per chunk of a window whose rows all differ
+    (``update``); without ``update`` it returns whether they do. ``integrate_window``
+    writes the same steps out per entry: inlined helpers with array arguments
+    cost numba reference counting per event, more than the rule. Returns the
+    synapses that needed a postsynaptic spike their history had dropped (with
+    ``update``), or 1 when two entries share a row (without).
     """
     (pl_tab, rule_tab, pw, pc, ptl, psp, px, pt, h_t, h_k, h_r, h_n, lost, d_t, d_v, d_n,
      post_ch, pdel) = pl[:18]
-    pp = 0
-    n_pp = pl_tab.shape[0]
-    while pp < n_pp and not (pl_tab[pp, L_SYN0] <= s0 < pl_tab[pp, L_SYN0] + pl_tab[pp, L_N]):
-        pp += 1
-    if pp == n_pp:
-        return 0
-    t_e = t_arr - pl_tab[pp, L_D]
-    j = pl_tab[pp, L_XOFF] + (src - pl_tab[pp, L_PRE0])
-    off = pl_tab[pp, L_POFF] - pl_tab[pp, L_SYN0]
-    lo = s0 + off
-    hi = s1 + off
-    if pl_tab[pp, L_KIND] == 1:
-        eff = plk.std_on_pre(j, t_e, px, pt, rule_tab[pp, R_U], rule_tab[pp, R_KREC])
-        for q in range(lo, hi):
-            weight[q - off] = np.float32(pw[q] * eff)
-        return 0
-    rule = make_rule(rule_tab[pp])
-    n_lost = plk.update_row(j, lo, hi, t_e, True, True, psp, pdel[pp:pp + 1], post_ch, pw, pc,
-                            ptl, px, pt, h_t, h_k, h_r, h_n, d_t, d_v, d_n, rule, pw[:0], pw[:0])
-    plk.pre_spike(j, t_e, px, pt, rule)
-    for q in range(lo, hi):
-        weight[q - off] = np.float32(effective(np.float64(pw[q]), rule))
-    return n_lost
-
-
-@njit
-def plastic_conflict(n_sel, sel, k, q_s0, q_src, pl, mark, stamp):
-    """Return True when two selected entries hit the same plastic row (``mark``: per row)."""
-    pl_tab = pl[0]
-    n_pp = pl_tab.shape[0]
-    for r in range(n_sel):
+    mark = pl[23]
+    stamp = mark[-1] + 1
+    if not update:
+        mark[-1] = stamp
+    n_lost = 0
+    for r in range(r0, r1):
         e = sel[r]
-        s0 = q_s0[k, e]
-        for pp in range(n_pp):
-            if pl_tab[pp, L_SYN0] <= s0 < pl_tab[pp, L_SYN0] + pl_tab[pp, L_N]:
-                j = pl_tab[pp, L_XOFF] + (q_src[k, e] - pl_tab[pp, L_PRE0])
-                if mark[j] == stamp:
-                    return True
-                mark[j] = stamp
-                break
-    return False
+        s0 = np.int64(q_s0[k, e])
+        s1 = np.int64(q_s1[k, e])
+        pp = plastic_projection(pl_tab, s0)
+        if pp < 0:
+            continue
+        j = pl_tab[pp, L_XOFF] + (q_src[k, e] - pl_tab[pp, L_PRE0])
+        if not update:
+            if mark[j] == stamp:
+                return 1
+            mark[j] = stamp
+            continue
+        t_e = q_t[k, e] - pl_tab[pp, L_D]
+        off = pl_tab[pp, L_POFF] - pl_tab[pp, L_SYN0]
+        if pl_tab[pp, L_KIND] == 1:
+            eff = plk.std_on_pre(j, t_e, px, pt, rule_tab[pp, R_U], rule_tab[pp, R_KREC])
+            for q in range(s0 + off, s1 + off):
+                weight[q - off] = np.float32(pw[q] * eff)
+            continue
+        rule = make_rule(rule_tab[pp])
+        n_lost += plk.update_row(j, s0 + off, s1 + off, t_e, True, True, psp, pdel[pp:pp + 1],
+                                 post_ch, pw, pc, ptl, px, pt, h_t, h_k, h_r, h_n, d_t, d_v,
+                                 d_n, rule, pw, pw)
+        plk.pre_spike(j, t_e, px, pt, rule)
+        for q in range(s0 + off, s1 + off):
+            weight[q - off] = np.float32(effective(np.float64(pw[q]), rule))
+    return n_lost
 
 
 @njit

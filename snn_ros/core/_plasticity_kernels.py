@@ -167,7 +167,7 @@ def _ltp_rate_factor(r, rule):
     return max(0.0, 1.0 - r * rule.inv_rate_max_hz)
 
 
-@njit
+@njit_inline
 def update_row(j, lo, hi, t, depress, commit, syn_post, d_dend, post_ch, w_a, c_a, tl_a,
                x_pre, t_pre, h_t, h_k, h_r, h_n, d_t, d_v, d_n, rule, out_w, out_c):
     """

@@ -301,7 +301,7 @@ class Simulator:
                       self._q_n, self._sel, *self._em, *self._rec, self._cand, self._pl)
         if self.threads > 1:
             self._args = self._args + (self._blk_tab, self._blk_st, self._blk_meta,
-                                       *self._blk_em, self._sorted_rows, self._pl_mark)
+                                       *self._blk_em, self._sorted_rows)
 
     def _grow(self, status):
         need = int(self._meta[kern.M_NEED])
@@ -558,9 +558,9 @@ class Simulator:
                     mk((n_h, history)), mk((n_h, history)), mk(n_h, np.int64), mk(1, np.int64),
                     mk((n_pp, reward_capacity), np.int64), mk((n_pp, reward_capacity)),
                     np.ones(n_pp, np.int64), cat(post_ch) if post_ch else mk(0, np.int64),
-                    pl_tab[:, kern.L_D].copy(), hp_ptr, hp_row, hp_pp, *self._post_index(n_h))
+                    pl_tab[:, kern.L_D].copy(), hp_ptr, hp_row, hp_pp, *self._post_index(n_h),
+                    np.zeros(n_x + 1, np.int64))
         self._pindex = {id(p): pp for pp, p in enumerate(self._plastic)}
-        self._pl_mark = np.full(max(n_x, 1), -1, np.int64)
         for pp in range(n_pp):
             kern.plastic_write_weights(pp, pw, self.weight, self._pl)
 
