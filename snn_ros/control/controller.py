@@ -133,7 +133,8 @@ class Controller:
         self.input_map = None
         self.recorded = [p for p in built.populations.values() if p.record]
         self.offsets = np.cumsum([0] + [p.size for p in self.recorded])
-        self.raster_spikes = np.zeros(0, dtype=[('neuron', '<i4'), ('t', '<i8')])
+        self._raster = np.zeros(0, dtype=[('neuron', '<i4'), ('t', '<i8')])
+        self._raster_new = []  # spikes recorded since ``_raster`` was last trimmed
         self.trace = np.zeros(2)  # (left, right) population rate estimates [Hz]
         self.trace_t_ns = 0
         self.events_fed = 0
@@ -204,17 +205,26 @@ class Controller:
         now = self.sim.t_ns
         self.trace *= np.exp(-(now - self.trace_t_ns) / self.tau_ns)
         self.trace_t_ns = now
-        parts = [self.raster_spikes[self.raster_spikes['t'] >= now - RASTER_KEEP_NS]]
         for offset, pop in zip(self.offsets, self.recorded):
             spikes = self.sim.spikes(pop)
+            if not spikes.shape[0]:
+                continue
             for side, side_pop in enumerate((self.left, self.right)):
-                if pop is side_pop and spikes.shape[0]:
+                if pop is side_pop:
                     decay = np.exp((spikes['t'] - now) / self.tau_ns)
                     self.trace[side] += decay.sum() * NS_PER_S / self.tau_ns / pop.size
             spikes['neuron'] += offset
-            parts.append(spikes)
+            self._raster_new.append(spikes)
         self.sim.clear_spikes()
-        self.raster_spikes = np.concatenate(parts)
+        if len(self._raster_new) > 1000:
+            self._raster_spikes()
+
+    def _raster_spikes(self):
+        """Return the recorded spikes of the last ``RASTER_KEEP_NS``, trimming older ones."""
+        spikes = np.concatenate([self._raster, *self._raster_new])
+        self._raster = spikes[spikes['t'] >= self.sim.t_ns - RASTER_KEEP_NS]
+        self._raster_new = []
+        return self._raster
 
     # --- reward, learning and output ------------------------------------------------------
 
@@ -246,7 +256,7 @@ class Controller:
     def raster(self, t_from_ns, t_to_ns, bins=200):
         """Return a spike raster image (uint8, neurons x ``bins``) of ``[t_from, t_to)``."""
         image = np.zeros((int(self.offsets[-1]), bins), dtype=np.uint8)
-        spikes = self.raster_spikes
+        spikes = self._raster_spikes()
         keep = (spikes['t'] >= t_from_ns) & (spikes['t'] < t_to_ns)
         column = (spikes['t'][keep] - t_from_ns) * bins // max(1, t_to_ns - t_from_ns)
         image[spikes['neuron'][keep], column] = 255
@@ -278,7 +288,8 @@ class Controller:
         """Restart the network dynamics at the current time; weights are kept."""
         self.sim.reset_dynamics()
         self.trace[:] = 0.0
-        self.raster_spikes = self.raster_spikes[:0]
+        self._raster = self._raster[:0]
+        self._raster_new = []
 
     def warm_up(self):
         """Compile (or load from the numba cache) every kernel, on a copy of the network."""

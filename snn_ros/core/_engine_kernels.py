@@ -962,14 +962,30 @@ def _select(k, t, b, q_t, q_src, q_s0, q_n, sel):
                     ordered = False
             sel[n] = e
             n += 1
-    if not ordered:
-        idx = sel[:n].copy()
-        o = np.argsort(q_s0[k][idx], kind='mergesort')
-        idx = idx[o]
-        o = np.argsort(q_src[k][idx], kind='mergesort')
-        idx = idx[o]
-        o = np.argsort(q_t[k][idx], kind='mergesort')
-        sel[:n] = idx[o]
+    if ordered:
+        return n
+    # Nearly sorted as a rule (the queue fills in time order): insertion sort,
+    # unless it takes too many moves.
+    moves = 0
+    for i in range(1, n):
+        f = sel[i]
+        j = i
+        while j > 0 and (q_t[k, sel[j - 1]] > q_t[k, f] or (q_t[k, sel[j - 1]] == q_t[k, f] and (
+                q_src[k, sel[j - 1]] > q_src[k, f] or (q_src[k, sel[j - 1]] == q_src[k, f]
+                                                       and q_s0[k, sel[j - 1]] > q_s0[k, f])))):
+            sel[j] = sel[j - 1]
+            j -= 1
+        sel[j] = f
+        moves += i - j
+        if moves > 8 * n:
+            idx = sel[:n].copy()
+            o = np.argsort(q_s0[k][idx], kind='mergesort')
+            idx = idx[o]
+            o = np.argsort(q_src[k][idx], kind='mergesort')
+            idx = idx[o]
+            o = np.argsort(q_t[k][idx], kind='mergesort')
+            sel[:n] = idx[o]
+            break
     return n
 
 
@@ -1058,8 +1074,8 @@ def _window_order(em_src, em_t, em_n):
     two runs are merged.
     """
     s = em_n - 1
-    while s > 0 and (em_t[s - 1] < em_t[s] or (em_t[s - 1] == em_t[s]
-                                                 and em_src[s - 1] <= em_src[s])):
+    while s > 0 and (em_t[s - 1] < em_t[s]
+                     or (em_t[s - 1] == em_t[s] and em_src[s - 1] <= em_src[s])):
         s -= 1
     order = np.empty(em_n, np.int64)
     if s == 0:
@@ -1537,6 +1553,62 @@ def plastic_write_weights(pp, w_src, weight, pl):
             weight[s] = np.float32(w_src[s + off])
         else:
             weight[s] = np.float32(effective(np.float64(w_src[s + off]), rule))
+
+
+@njit
+def _insertion_sort(t, src):
+    """Sort ``t, src`` in place by (t, src), stably; give up (return False) past 8 moves each."""
+    n = t.shape[0]
+    moves = 0
+    for i in range(1, n):
+        a_t = t[i]
+        a_s = src[i]
+        j = i
+        while j > 0 and (t[j - 1] > a_t or (t[j - 1] == a_t and src[j - 1] > a_s)):
+            t[j] = t[j - 1]
+            src[j] = src[j - 1]
+            j -= 1
+        t[j] = a_t
+        src[j] = a_s
+        moves += i - j
+        if moves > 8 * n:
+            return False
+    return True
+
+
+@njit
+def merge_pushed(pend_t, pend_src, pos, t, src):
+    """
+    Return the pending spikes ``pend_*[pos:]`` and new ``t, src`` in (time, source) order.
+
+    The order is that of a stable sort of the concatenation. New spikes usually
+    come nearly sorted (events in time order, ties within a microsecond), so
+    they are insertion-sorted, unless that takes too many moves, then merged.
+    """
+    n = t.shape[0]
+    nt = t.copy()
+    ns = src.copy()
+    if not _insertion_sort(nt, ns):
+        o1 = np.argsort(src, kind='mergesort')
+        o = o1[np.argsort(t[o1], kind='mergesort')]
+        nt[:] = t[o]
+        ns[:] = src[o]
+    m = pend_t.shape[0]
+    out_t = np.empty(m - pos + n, np.int64)
+    out_s = np.empty(m - pos + n, np.int32)
+    a = pos
+    b = 0
+    for r in range(out_t.shape[0]):
+        if b == n or (a < m and (pend_t[a] < nt[b]
+                                 or (pend_t[a] == nt[b] and pend_src[a] <= ns[b]))):
+            out_t[r] = pend_t[a]
+            out_s[r] = pend_src[a]
+            a += 1
+        else:
+            out_t[r] = nt[b]
+            out_s[r] = ns[b]
+            b += 1
+    return out_t, out_s
 
 
 @njit

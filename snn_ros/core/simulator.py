@@ -392,13 +392,9 @@ class Simulator:
                              f'{source.name!r}')
         if t.min() < self.t_ns:
             raise ValueError(f't_ns must be >= the current time {self.t_ns} ns; got {t.min()}')
-        pos = int(self._meta[kern.M_PEND])
-        all_t = np.concatenate([self._pend_t[pos:], t.astype(np.int64)])
-        all_src = np.concatenate([self._pend_src[pos:],
-                                  (idx + source.start).astype(np.int32)])
-        order = np.lexsort((all_src, all_t))
-        self._pend_t = np.ascontiguousarray(all_t[order])
-        self._pend_src = np.ascontiguousarray(all_src[order])
+        self._pend_t, self._pend_src = kern.merge_pushed(
+            self._pend_t, self._pend_src, self._meta[kern.M_PEND],
+            np.ascontiguousarray(t, np.int64), (idx + source.start).astype(np.int32))
         self._meta[kern.M_PEND] = 0
         self._build_args()
 

@@ -65,12 +65,12 @@ def delta_spikes(samples, times_ns, threshold, ref, neuron, t, n):
 
 
 @njit
-def grid_map(x, y, p, table, plane, separate, neuron, keep):
+def grid_map(x, y, p, t, table, plane, separate, neuron_out, t_out):
     """
     Map events to neurons through a per-pixel ``table`` (-1 outside the region).
 
-    With ``separate``, polarity p adds p * ``plane``. ``keep`` marks the events
-    mapped. Return the number of events kept.
+    With ``separate``, polarity p adds p * ``plane``. The mapped events are
+    written in order to ``neuron_out`` and ``t_out``; return how many.
     """
     h = table.shape[0]
     w = table.shape[1]
@@ -78,16 +78,15 @@ def grid_map(x, y, p, table, plane, separate, neuron, keep):
     for k in range(x.shape[0]):
         xi = np.int64(x[k])
         yi = np.int64(y[k])
-        cell = -1
-        if xi < w and yi < h:
-            cell = table[yi, xi]
+        if xi >= w or yi >= h:
+            continue
+        cell = np.int64(table[yi, xi])
         if cell < 0:
-            keep[k] = False
             continue
         if separate:
             cell += plane * np.int64(p[k] != 0)
-        neuron[k] = cell
-        keep[k] = True
+        neuron_out[n] = cell
+        t_out[n] = t[k]
         n += 1
     return n
 

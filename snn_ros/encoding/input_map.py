@@ -71,15 +71,11 @@ class GridInputMap:
     def to_spikes(self, events):
         """Return one spike per mapped event (SPIKE_DTYPE, event order kept)."""
         x, y, p = self._fields(events)
-        neuron = np.empty(x.shape[0], dtype=np.int32)
-        keep = np.empty(x.shape[0], dtype=np.bool_)
-        n = _k.grid_map(x, y, p, self.table, self.n_cells, self.polarity == 'separate',
-                        neuron, keep)
+        out = np.empty(x.shape[0], dtype=SPIKE_DTYPE)
+        n = _k.grid_map(x, y, p, events['t'], self.table, self.n_cells,
+                        self.polarity == 'separate', out['neuron'], out['t'])
         self.dropped += x.shape[0] - n
-        out = np.empty(n, dtype=SPIKE_DTYPE)
-        out['neuron'] = neuron[keep]
-        out['t'] = events['t'][keep]
-        return out
+        return out[:n]
 
     def counts(self, events):
         """
