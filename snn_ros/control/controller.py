@@ -10,6 +10,8 @@ process holds in ROS. Its description is one YAML file: a network (see
       grid: [8, 4]           # cells (nx, ny)
       roi: [0.0, 0.5, 1.0, 0.5]   # x0, y0, width, height as fractions of the sensor
       polarity: merged       # merged | separate (ON events on a second plane)
+      refractory_s: 5.0e-5   # optional: an input neuron's refractory period [s]; events
+                             # within it are merged and counted (default 0: none)
     readout:     # motor populations -> wheel speeds -> (v, omega)
       left: motor_left       # population driving the left wheel
       right: motor_right
@@ -40,16 +42,17 @@ _READOUT_KEYS = {'left', 'right', 'tau_s', 'v_min_mps', 'gain_m', 'wheel_base_m'
 _REWARD_KEYS = {'gain'}
 
 
-def _section(spec, name, keys, source):
+def _section(spec, name, keys, source, optional=frozenset()):
     section = spec.get(name)
     if not isinstance(section, dict):
         raise netfile.NetfileError(f'{source}: {name}: missing; allowed: a mapping with '
                                    f'keys {sorted(keys)}')
-    unknown = set(section) - keys
+    unknown = set(section) - keys - optional
     missing = keys - set(section)
     if unknown or missing:
         raise netfile.NetfileError(f'{source}: {name}: unknown keys {sorted(unknown)}, '
-                                   f'missing keys {sorted(missing)}; allowed: {sorted(keys)}')
+                                   f'missing keys {sorted(missing)}; allowed: '
+                                   f'{sorted(keys | optional)}')
     return section
 
 
@@ -67,7 +70,9 @@ def validate_sections(spec, source):
     """Check the controller sections of a spec; raise ``NetfileError`` naming the field."""
     names = {p['name']: p for p in spec['populations']}
     sources = {s['name']: s for s in spec['sources']}
-    inp = _section(spec, 'input_map', _INPUT_KEYS, source)
+    inp = _section(spec, 'input_map', _INPUT_KEYS, source, optional={'refractory_s'})
+    inp['refractory_s'] = _number(inp, 'input_map', 'refractory_s', source, strict=False) \
+        if 'refractory_s' in inp else 0.0
     if inp['source'] not in sources or sources[inp['source']]['kind'] != 'array':
         raise netfile.NetfileError(f"{source}: input_map.source = {inp['source']!r}; allowed: "
                                    f"an 'array' source of {sorted(sources)}")
@@ -168,7 +173,8 @@ class Controller:
             roi = (x0, y0, max(1, min(width - x0, round(fw * width))),
                    max(1, min(height - y0, round(fh * height))))
             self.input_map = GridInputMap(width, height, tuple(inp['grid']), roi,
-                                          inp['polarity'])
+                                          inp['polarity'],
+                                          refractory_ns=round(inp['refractory_s'] * NS_PER_S))
         return self.input_map
 
     def feed(self, events, width, height):
@@ -264,8 +270,9 @@ class Controller:
 
     def stats(self):
         """Return counters for diagnostics."""
+        merged = self.input_map.merged if self.input_map is not None else 0
         return {'network_time_s': self.sim.t_ns / NS_PER_S, 'input_spikes': self.events_fed,
-                'late_events': self.late_events, 'rate_left_hz': float(self.trace[0]),
+                'late_events': self.late_events, 'refractory_merged_events': merged, 'rate_left_hz': float(self.trace[0]),
                 'rate_right_hz': float(self.trace[1])}
 
     # --- state ----------------------------------------------------------------------------

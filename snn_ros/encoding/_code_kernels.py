@@ -65,30 +65,37 @@ def delta_spikes(samples, times_ns, threshold, ref, neuron, t, n):
 
 
 @njit
-def grid_map(x, y, p, t, table, plane, separate, neuron_out, t_out):
+def grid_map(x, y, p, t, table, plane, separate, refractory, last_t, neuron_out, t_out):
     """
     Map events to neurons through a per-pixel ``table`` (-1 outside the region).
 
-    With ``separate``, polarity p adds p * ``plane``. The mapped events are
-    written in order to ``neuron_out`` and ``t_out``; return how many.
+    With ``separate``, polarity p adds p * ``plane``. An event less than
+    ``refractory`` [ns] after its neuron's last spike (``last_t``, updated) is
+    merged into it. The spikes are written in order to ``neuron_out`` and
+    ``t_out``; return ``(spikes, events outside the region)``.
     """
     h = table.shape[0]
     w = table.shape[1]
     n = 0
+    outside = 0
     for k in range(x.shape[0]):
         xi = np.int64(x[k])
         yi = np.int64(y[k])
-        if xi >= w or yi >= h:
-            continue
-        cell = np.int64(table[yi, xi])
+        cell = np.int64(-1)
+        if xi < w and yi < h:
+            cell = np.int64(table[yi, xi])
         if cell < 0:
+            outside += 1
             continue
         if separate:
             cell += plane * np.int64(p[k] != 0)
+        if t[k] - last_t[cell] < refractory:
+            continue
+        last_t[cell] = t[k]
         neuron_out[n] = cell
         t_out[n] = t[k]
         n += 1
-    return n
+    return n, outside
 
 
 @njit

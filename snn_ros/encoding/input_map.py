@@ -8,7 +8,10 @@ lane keeping vehicle", ICRA 2018: a 128 x 128 DVS cropped and pooled to 8 x 4).
 Pixel (x, y) in the region falls in cell cx = (x - x0) * nx // w,
 cy = (y - y0) * ny // h, neuron cy * nx + cx. With separate polarity channels the
 ON events (p = 1) go to a second plane: neuron + nx * ny. Events outside the
-region are dropped and counted.
+region are dropped and counted. An input neuron has an absolute refractory
+period (``refractory_ns``, 0 by default): an event that comes sooner after its
+neuron's last spike is merged into that spike and counted. It bounds the input
+rate a network sees however fast the sensor is (a DVS can send 10 Mev/s).
 """
 
 import numpy as np
@@ -29,7 +32,7 @@ class GridInputMap:
     """
 
     def __init__(self, width, height, grid=(8, 4), roi=None, polarity='separate',
-                 normalise=None):
+                 normalise=None, refractory_ns=0):
         """Map a ``width`` x ``height`` sensor; ``grid`` is (nx, ny), ``roi`` (x0, y0, w, h)."""
         for name, value in (('width', width), ('height', height)):
             if not isinstance(value, (int, np.integer)) or not 1 <= value <= 65535:
@@ -51,6 +54,9 @@ class GridInputMap:
         if normalise not in NORMALISE_MODES:
             raise ValueError(f'GridInputMap: normalise must be one of {NORMALISE_MODES}, '
                              f'got {normalise!r}')
+        if not isinstance(refractory_ns, (int, np.integer)) or refractory_ns < 0:
+            raise ValueError(f'GridInputMap: refractory_ns must be an int >= 0, '
+                             f'got {refractory_ns!r}')
         self.width, self.height = int(width), int(height)
         self.roi, self.grid = roi, (nx, ny)
         self.polarity, self.normalise = polarity, normalise
@@ -61,7 +67,10 @@ class GridInputMap:
         self.table = np.full((self.height, self.width), -1, dtype=np.int32)
         self.table[y0:y0 + h, x0:x0 + w] = cy[:, None] * nx + cx[None, :]
         self.pixels_per_cell = np.bincount(self.table[self.table >= 0], minlength=self.n_cells)
-        self.dropped = 0
+        self.refractory_ns = int(refractory_ns)
+        self.last_t = np.full(self.n_neurons, np.iinfo(np.int64).min // 2, np.int64)
+        self.dropped = 0  # events outside the region
+        self.merged = 0   # events within an input neuron's refractory period
 
     def _fields(self, events):
         if not isinstance(events, np.ndarray) or events.dtype != EVENT_DTYPE:
@@ -69,12 +78,14 @@ class GridInputMap:
         return events['x'], events['y'], events['p']
 
     def to_spikes(self, events):
-        """Return one spike per mapped event (SPIKE_DTYPE, event order kept)."""
+        """Return the spikes of the mapped events (SPIKE_DTYPE, event order kept)."""
         x, y, p = self._fields(events)
         out = np.empty(x.shape[0], dtype=SPIKE_DTYPE)
-        n = _k.grid_map(x, y, p, events['t'], self.table, self.n_cells,
-                        self.polarity == 'separate', out['neuron'], out['t'])
-        self.dropped += x.shape[0] - n
+        n, outside = _k.grid_map(x, y, p, events['t'], self.table, self.n_cells,
+                                 self.polarity == 'separate', self.refractory_ns, self.last_t,
+                                 out['neuron'], out['t'])
+        self.dropped += outside
+        self.merged += x.shape[0] - outside - n
         return out[:n]
 
     def counts(self, events):

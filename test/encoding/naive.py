@@ -198,17 +198,21 @@ def population(values, x_min, x_max, n_fields, beta, t0_ns, t_max_s, cutoff):
     return _spikes(out)
 
 
-def grid_map(events, roi, grid, separate):
+def grid_map(events, roi, grid, separate, refractory_ns=0):
     """Pool events into grid cells one at a time; return spikes (neuron, t)."""
     x0, y0, w, h = roi
     nx, ny = grid
     out = []
+    last = {}
     for e in events:
         x, y = int(e['x']) - x0, int(e['y']) - y0
         if 0 <= x < w and 0 <= y < h:
             cell = (y * ny // h) * nx + (x * nx // w)
             if separate:
                 cell += nx * ny * int(e['p'])
+            if cell in last and int(e['t']) - last[cell] < refractory_ns:
+                continue
+            last[cell] = int(e['t'])
             out.append((cell, int(e['t'])))
     return _spikes(out)
 

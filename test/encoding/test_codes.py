@@ -115,25 +115,30 @@ def random_events(rng, n, w, h):
     return ev
 
 
-@pytest.mark.parametrize('roi, grid, polarity', [
-    ((0, 64, 128, 64), (8, 4), 'separate'),
-    ((5, 7, 100, 50), (7, 3), 'merged'),
-    (None, (1, 1), 'separate'),
+@pytest.mark.parametrize('roi, grid, polarity, refractory_ns', [
+    ((0, 64, 128, 64), (8, 4), 'separate', 0),
+    ((5, 7, 100, 50), (7, 3), 'merged', 0),
+    (None, (1, 1), 'separate', 0),
+    ((0, 64, 128, 64), (8, 4), 'merged', 200_000),
 ])
-def test_grid_map_matches_naive(roi, grid, polarity):
+def test_grid_map_matches_naive(roi, grid, polarity, refractory_ns):
     rng = np.random.default_rng(4)
     ev = random_events(rng, 5000, 128, 128)
-    m = GridInputMap(128, 128, grid=grid, roi=roi, polarity=polarity)
-    s = m.to_spikes(ev)
+    m = GridInputMap(128, 128, grid=grid, roi=roi, polarity=polarity,
+                     refractory_ns=refractory_ns)
+    # Two calls: the refractory state carries over from one packet to the next.
+    s = np.concatenate([m.to_spikes(ev[:2000]), m.to_spikes(ev[2000:])])
     sep = polarity == 'separate'
-    ref = naive.grid_map(ev[(ev['x'] < 128) & (ev['y'] < 128)], roi or (0, 0, 128, 128), grid,
-                         sep)
+    inside = ev[(ev['x'] < 128) & (ev['y'] < 128)]
+    ref = naive.grid_map(inside, roi or (0, 0, 128, 128), grid, sep, refractory_ns)
     order = np.lexsort((s['neuron'], s['t']))
     assert np.array_equal(s[order], ref)
-    assert m.dropped == len(ev) - len(s)
+    assert m.dropped + m.merged == len(ev) - len(s)
+    assert (m.merged > 0) == (refractory_ns > 0)
     assert s['neuron'].max() < m.n_neurons == grid[0] * grid[1] * (2 if sep else 1)
-    counts = m.counts(ev)
-    assert np.array_equal(counts, np.bincount(s['neuron'], minlength=m.n_neurons))
+    if not refractory_ns:
+        counts = m.counts(ev)
+        assert np.array_equal(counts, np.bincount(s['neuron'], minlength=m.n_neurons))
 
 
 def test_grid_normalisation():
