@@ -27,11 +27,14 @@ from launch_ros.substitutions import FindPackageShare
 # a controller without input commands zero velocity). Shot noise would do the same, but
 # leak events are spread evenly over the pixels and the frame interval.
 LEAK_RATE_HZ = 0.1
-# A higher contrast threshold than the emulator's default (0.2) keeps most texture
-# events out when sim_node's texture is on (about 3x fewer events), and the network
-# lags the clock by MAX_INPUT_DELAY_S so that events of a frame are not late when the
-# encoder or the controller falls a step behind.
-THETA = 0.4
+# The emulator's default contrast threshold, as the in-process trainer uses: on the
+# plain road (sim_node's default) it gives the controller about 140 input events per
+# step on the first straight; at 0.4 (once used against the texture's events) it gives
+# about 40, too few for the motor neurons to fire (0.2 mV weights, 10 mV threshold),
+# so the robot never steered and never learned. The network lags the clock by
+# MAX_INPUT_DELAY_S so that events of a frame are not late when the encoder or the
+# controller falls a step behind.
+THETA = 0.2
 MAX_INPUT_DELAY_S = 0.15
 
 

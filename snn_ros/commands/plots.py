@@ -108,18 +108,22 @@ def panel(series, title, xlabel, ylabel, size=(640, 300), y_min=None, x_range=No
 
 def learning_curve(result, window=500, title='learning curve'):
     """
-    Draw mean |d| per lap and resets per ``window`` steps against steps.
+    Draw mean |d| per lap and per ``window`` steps, and resets per ``window`` steps.
 
-    ``result`` is a ``LoopResult`` (or anything with ``laps``, ``reset`` and ``steps``).
+    ``result`` is a ``LoopResult`` (or anything with ``laps``, ``reset``, ``d_m`` and
+    ``steps``). The per-window mean |d| shows learning before the first lap too.
     """
     lap_steps = np.array([lap.step + 1 for lap in result.laps], float)
     lap_d = np.array([lap.mean_abs_d_m for lap in result.laps], float)
-    top = panel([(lap_steps, lap_d, 'mean |d| per lap [m]', 'points')],
-                f'{title}: mean |d| per lap ({len(result.laps)} laps)', 'step', '|d| [m]',
-                y_min=0.0, x_range=(0, max(result.steps, 1)))
     window = max(1, min(window, max(result.steps, 1)))
+    n = result.steps // window
+    d_window = np.abs(np.asarray(result.d_m, float)[:n * window]).reshape(n, window).mean(1)
+    mid = (np.arange(n) + 0.5) * window
+    top = panel([(mid, d_window, f'mean |d| per {window} steps [m]', 'line'),
+                 (lap_steps, lap_d, 'mean |d| per lap [m]', 'points')],
+                f'{title}: mean |d| ({len(result.laps)} laps)', 'step', '|d| [m]',
+                y_min=0.0, x_range=(0, max(result.steps, 1)))
     resets = result.resets_per_window(window)
-    mid = (np.arange(resets.shape[0]) + 0.5) * window
     bottom = panel([(mid, resets, f'resets per {window} steps', 'bars')],
                    f'resets ({int(np.sum(result.reset))} in {result.steps} steps)', 'step',
                    'resets', y_min=0.0, x_range=(0, max(result.steps, 1)))
@@ -127,7 +131,12 @@ def learning_curve(result, window=500, title='learning curve'):
 
 
 def trajectory(world, poses, resets=None, size=640):
-    """Draw the track raster of ``world`` with the robot's path ``poses`` (N, 3) on it."""
+    """
+    Draw the track raster of ``world`` with the robot's path ``poses`` (N, 3) on it.
+
+    ``resets[k]`` true: step ``k`` ended in a reset, so ``poses[k]`` is already the
+    restart pose (as ``World.step`` reports it) and the path breaks before it.
+    """
     import cv2
     raster = world.renderer.raster
     base = cv2.cvtColor(raster.image, cv2.COLOR_GRAY2BGR)
@@ -141,7 +150,8 @@ def trajectory(world, poses, resets=None, size=640):
     row = image.shape[0] - 1 - (poses[:, 1] - raster.y0_m) / raster.res_m * scale
     pts = np.stack([col, row], axis=1).round().astype(np.int32)
     n = pts.shape[0]
-    breaks = np.flatnonzero(resets) + 1 if resets is not None else np.zeros(0, int)
+    breaks = np.flatnonzero(resets) if resets is not None else np.zeros(0, int)
+    breaks = breaks[breaks > 0]
     for start, stop in zip(np.r_[0, breaks], np.r_[breaks, n]):
         for a in range(start, stop - 1):
             f = a / max(n - 1, 1)

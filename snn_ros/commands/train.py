@@ -73,11 +73,15 @@ def write_steps_csv(path, result, first_step=0):
 
 def curve_dict(result, window=500):
     """Return the learning curve of ``result`` as a JSON-ready dict."""
+    import numpy as np
     resets = result.resets_per_window(window)
+    n = resets.shape[0]
+    d_window = np.abs(np.asarray(result.d_m, float)[:n * window]).reshape(n, window).mean(1)
     return {'lap_end_step': [lap.step + 1 for lap in result.laps],
             'lap_mean_abs_d_m': [round(lap.mean_abs_d_m, 5) for lap in result.laps],
             'reset_window_steps': window,
             'resets_per_window': [int(r) for r in resets],
+            'mean_abs_d_per_window_m': [round(float(v), 5) for v in d_window],
             'window_end_step': [int((i + 1) * window) for i in range(len(resets))]}
 
 

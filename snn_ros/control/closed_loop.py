@@ -24,7 +24,11 @@ per input cell, and each cell fires as a Poisson process of rate
 ``clip(count / max_events_per_cell, 0, 1) * rate_max_hz`` over the same step
 (``snn_ros.encoding.codes.rate_poisson``); the spikes enter the controller as
 one synthetic event per spike at a pixel of that cell, so they pass through the
-controller's own input map.
+controller's own input map. ``count: events`` (the default) counts every event;
+``count: pixels`` counts the pixels of the cell that had at least one event in
+the step, which is what a frame-based DVS model gives (V-REP's DVS128, used by
+Bing et al., reports each changed pixel once per 50 ms simulation step, while
+our continuous-time emulator may emit several events per pixel in a step).
 
 Records, per step: ``d_m``, ``reset``, ``lap_done``, the pose, the executed
 twist and the reward; per lap (a lap is always reset-free): its last step, its
@@ -58,6 +62,7 @@ CONTROLLERS = {'braitenberg': None, 'bing2018': 'bing2018.yaml',
 #: Sections of a controller file that only the harness reads.
 HARNESS_KEYS = ('rate_code',)
 _RATE_KEYS = {'max_events_per_cell', 'rate_max_hz'}
+_RATE_OPTIONAL = {'count': ('events', 'pixels')}
 REWARD_SOURCES = ('world', 'camera')
 
 
@@ -103,11 +108,17 @@ def load_spec(path):
     spec = netfile.load_spec(path, extra_keys=SECTIONS + HARNESS_KEYS)
     block = spec.get('rate_code')
     if block is not None:
-        if not isinstance(block, dict) or set(block) != _RATE_KEYS or not all(
+        numbers = {k: v for k, v in block.items() if k in _RATE_KEYS} \
+            if isinstance(block, dict) else {}
+        if not isinstance(block, dict) or set(numbers) != _RATE_KEYS or not all(
                 isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0
-                for v in block.values()):
-            raise netfile.NetfileError(f'{path}: rate_code = {block!r}; allowed: a mapping '
-                                       f'with the keys {sorted(_RATE_KEYS)}, numbers > 0')
+                for v in numbers.values()) or any(
+                key not in _RATE_OPTIONAL or value not in _RATE_OPTIONAL[key]
+                for key, value in block.items() if key not in _RATE_KEYS):
+            raise netfile.NetfileError(
+                f'{path}: rate_code = {block!r}; allowed: a mapping with the keys '
+                f'{sorted(_RATE_KEYS)} (numbers > 0) and optionally '
+                + ', '.join(f'{k} (one of {list(v)})' for k, v in _RATE_OPTIONAL.items()))
     return spec
 
 
@@ -150,11 +161,21 @@ class RateFeed:
         self.pixel = np.stack([flat % width, flat // width], axis=1)
         self.max_events = float(code['max_events_per_cell'])
         self.rate_max_hz = float(code['rate_max_hz'])
+        self.count = code.get('count', 'events')
+        self.width = int(width)
         self.rng = rng
+
+    def cell_counts(self, events):
+        """Return the per-cell count of ``events``: events, or distinct pixels with one."""
+        if self.count == 'pixels' and events.shape[0]:
+            flat = np.unique(events['y'].astype(np.int64) * self.width + events['x'])
+            events = np.zeros(flat.shape[0], dtype=EVENT_DTYPE)
+            events['x'], events['y'] = flat % self.width, flat // self.width
+        return self.input_map.counts(events)
 
     def events(self, events, t0_ns, t1_ns):
         """Return one synthetic event per Poisson spike of the window ``[t0_ns, t1_ns)``."""
-        counts = self.input_map.counts(events)
+        counts = self.cell_counts(events)
         spikes = rate_poisson(np.clip(counts / self.max_events, 0.0, 1.0), self.rate_max_hz,
                               t0_ns, t1_ns, self.rng)
         out = np.empty(spikes.shape[0], dtype=EVENT_DTYPE)

@@ -73,8 +73,8 @@ def test_braitenberg_drives_a_clean_lap_where_driving_straight_cannot():
 def test_rate_feed_codes_cell_counts_as_poisson_spikes_in_the_step():
     spec = load_spec(config_path('bing2018.yaml'))
     feed = RateFeed(spec, 128, 128, np.random.default_rng(0))
-    cell_pixel = feed.pixel[5]  # 20 events in cell 5 (over max_events_per_cell: 300 Hz)
-    events = _events(np.full(20, cell_pixel[0]), np.full(20, cell_pixel[1]))
+    x, y = feed.pixel[5]  # the cell's first pixel; 20 pixels of cell 5 (over 15: 300 Hz)
+    events = _events(x + np.arange(20) % 16, y + np.arange(20) // 16)
     out = np.concatenate([feed.events(events, k * 50_000_000, (k + 1) * 50_000_000)
                           for k in range(200)])
     cells = feed.input_map.to_spikes(out)['neuron']
@@ -82,6 +82,49 @@ def test_rate_feed_codes_cell_counts_as_poisson_spikes_in_the_step():
     rate_hz = out.shape[0] / (200 * 0.05)
     assert rate_hz == pytest.approx(spec['rate_code']['rate_max_hz'], rel=0.05)
     assert np.all(np.diff(out['t']) >= 0)
+
+
+def test_rate_feed_counts_changed_pixels_like_a_frame_based_dvs():
+    spec = load_spec(config_path('bing2018.yaml'))
+    assert spec['rate_code']['count'] == 'pixels'
+    steps, window = 200, 50_000_000
+    rates = {}
+    for count in ('pixels', 'events'):
+        block = dict(spec['rate_code'], count=count)
+        feed = RateFeed({**spec, 'rate_code': block}, 128, 128, np.random.default_rng(0))
+        x, y = feed.pixel[5]
+        same = _events(np.full(20, x), np.full(20, y))  # 20 events, one pixel
+        spread = _events(x + np.arange(5).repeat(4) % 4, y + np.arange(20) % 4)  # 16 pixels
+        assert list(feed.cell_counts(same)[4:7]) == [0, 1 if count == 'pixels' else 20, 0]
+        assert feed.cell_counts(spread)[5] == (16 if count == 'pixels' else 20)
+        out = np.concatenate([feed.events(same, k * window, (k + 1) * window)
+                              for k in range(steps)])
+        rates[count] = out.shape[0] / (steps * window * 1e-9)
+    rate_max = spec['rate_code']['rate_max_hz']
+    assert rates['events'] == pytest.approx(rate_max, rel=0.05)
+    assert rates['pixels'] == pytest.approx(rate_max / 15, rel=0.25)
+
+
+def test_rate_code_section_is_validated():
+    spec = load_spec(config_path('bing2018.yaml'))
+    assert spec['rate_code']['max_events_per_cell'] == 15
+    for bad in ({'count': 'frames'}, {'rate_max_hz': 0}, {'extra': 1}):
+        block = {**spec['rate_code'], **bad}
+        with pytest.raises(ValueError, match='rate_code'):
+            _check_rate_code(block)
+
+
+def _check_rate_code(block):
+    import tempfile
+    import yaml
+    with open(config_path('bing2018.yaml'), encoding='utf-8') as stream:
+        raw = yaml.safe_load(stream)
+    raw['rate_code'] = block
+    with tempfile.TemporaryDirectory() as folder:
+        path = f'{folder}/bad.yaml'
+        with open(path, 'w', encoding='utf-8') as stream:
+            yaml.safe_dump(raw, stream)
+        load_spec(path)
 
 
 def test_rate_feed_is_silent_without_events():
