@@ -8,7 +8,8 @@ other jobs share the machine) on the real recording in
 EVT 3.0 words). The peer is the C ``expelliarmus`` reader (PyPI), run in the same
 process when it is installed; the figure the issue quotes for it and for the Rust
 ``evt3`` crate (about 55 Mev/s each, measured elsewhere) is printed as a quoted
-anchor, not as a measurement of ours.
+anchor, not as a measurement of ours. The emulator figures time 30 steps of an
+emulator that has been built and given its first frame (one-time costs, left out).
 """
 
 import json
@@ -100,6 +101,8 @@ def _expelliarmus(blob, repeat):
 
 
 def _emulator(repeat, results):
+    import time
+
     import cv2
     import numpy as np
 
@@ -109,17 +112,19 @@ def _emulator(repeat, results):
     texture = cv2.normalize(texture, None, 10, 250, cv2.NORM_MINMAX)
     frames = [cv2.warpAffine(texture, np.float32([[1, 0, -2.5 * k], [0, 1, -0.5 * k]]),
                              (640, 480)).astype(np.uint8) for k in range(31)]
-    counts = []
-
-    def run():
+    # Construction (two normal draws per pixel for the thresholds: 10-20 ms) and the
+    # first frame (which only sets the levels) are one-time costs, left out of the
+    # timed steps; a node builds one emulator and steps it for as long as it runs.
+    best = float('inf')
+    for _ in range(max(2, repeat // 2) + 1):   # the first run is a warm-up
         emu = DvsEmulator(640, 480, rng=np.random.default_rng(2))
         emu.step(frames[0], 0)
-        counts.append(sum(emu.step(f, k * 33_333_333).shape[0]
-                          for k, f in enumerate(frames[1:], start=1)))
-    best = _best(run, max(2, repeat // 2))
+        t = time.process_time()
+        n = sum(emu.step(f, k * 33_333_333).shape[0] for k, f in enumerate(frames[1:], start=1))
+        best = min(best, time.process_time() - t)
     results['emulator_fps'] = (len(frames) - 1) / best
-    results['emulator_mev_s'] = counts[-1] / best / 1e6
-    results['emulator_events_per_frame'] = counts[-1] / (len(frames) - 1)
+    results['emulator_mev_s'] = n / best / 1e6
+    results['emulator_events_per_frame'] = n / (len(frames) - 1)
 
 
 def _codes(events, repeat, results):

@@ -30,11 +30,13 @@ counts adds 2**24 us (small backward steps happen without a wrap; the same rule 
 used by ros-event-camera/event_camera_codecs). Times are returned in ns (us x 1000).
 CD events outside the sensor's width x height are dropped and counted.
 
-The decoder (``_codec_kernels.evt3_decode``) makes one pass over the words that
-keeps y and the time and writes each event straight into a buffer owned by the
-decoder (sized from a vectorised count of the event-bearing words when the packet
-could overflow it); the caller gets a copy of the filled part (or, for a large
-packet, the buffer itself, which the decoder then forgets).
+The decoder (``_codec_kernels.evt3_decode``) goes from one ADDR_X word to the next
+(found by a vectorised scan) and decodes the words between two of them without
+branches when they follow the common pattern (repeated TIME_HIGH, TIME_LOW,
+ADDR_Y), word by word otherwise. It writes each event straight into a byte buffer
+owned by the decoder (sized from a vectorised count of the event-bearing words when
+the packet could overflow it); the caller gets a copy of the filled part (or, for a
+large packet, the buffer itself, which the decoder then forgets).
 
 ``mono`` (ros-event-camera/event_camera_codecs, ``mono_decoder.h`` and
 ``mono_encoder.h``) packs one event in a little-endian uint64::
@@ -62,14 +64,16 @@ _NO_TRIGGERS.flags.writeable = False
 EVT3_MAX_SIZE = 2048  # 11-bit addresses
 # Longer inputs are decoded in chunks, which bounds the decoder's buffer.
 EVT3_CHUNK_WORDS = 1 << 22
-# The decoder's reused buffers: 131072 events (1.7 MB) hold the worst case (12 events
-# per word) of packets up to 10922 words, so these need no counting pass.
+# The decoder's reused buffer: room for 131072 events and 16384 triggers (1.9 MB) holds
+# the worst case (12 events and one trigger per word) of packets up to 11,262 words,
+# which need no counting pass.
 EVT3_BUFFER_EVENTS = 1 << 17
 EVT3_BUFFER_TRIGGERS = 1 << 14
 # Decoded packets of up to this many events are copied out of the buffer; larger ones
 # are handed over whole (a copy would cost more than a fresh buffer for the next call).
 EVT3_COPY_EVENTS = 1 << 14
 _U8 = np.dtype(np.uint8)
+_frombuffer = np.frombuffer
 _WORD = np.dtype('<u2')
 _EVENT_BYTES = EVENT_DTYPE.itemsize
 _TRIGGER_BYTES = TRIGGER_DTYPE.itemsize
@@ -122,8 +126,7 @@ class Evt3Decoder:
         self.state[_k.S_HEIGHT] = self.height
         self.state[_k.S_TIME_MULT] = self.time_mult_ns
         self.truncated_packets = 0
-        self._set_buffer(EVT3_BUFFER_EVENTS)
-        self._set_trigger_buffer(EVT3_BUFFER_TRIGGERS)
+        self._set_buffer(EVT3_BUFFER_EVENTS, EVT3_BUFFER_TRIGGERS)
 
     def reset(self):
         """Forget the time, address and counters (as after a camera restart)."""
@@ -162,6 +165,19 @@ class Evt3Decoder:
         ``events`` is an EVENT_DTYPE array, ``triggers`` a TRIGGER_DTYPE array, both
         owned by the caller, with times in ns.
         """
+        # The common case (a 1-D uint8 array of even length, as from a message) takes
+        # as few Python steps as possible: they cost as much as decoding 1,000 words.
+        if type(data) is np.ndarray and data.dtype is _U8 and data.ndim == 1:
+            n_bytes = data.shape[0]
+            if not n_bytes & 1 and n_bytes <= 2 * EVT3_CHUNK_WORDS:
+                try:
+                    words = data.view(_WORD)
+                except ValueError:  # a strided uint8 array (view refuses it)
+                    return self._decode_any(data)
+                return self._decode_words(words)
+        return self._decode_any(data)
+
+    def _decode_any(self, data):
         if type(data) is not np.ndarray or data.dtype is not _U8 or data.ndim != 1:
             data = _as_bytes(data, 'evt3')
         n_bytes = data.shape[0]
@@ -184,35 +200,32 @@ class Evt3Decoder:
         return self._decode_words(words)
 
     def _decode_words(self, words):
-        events = self._events
-        triggers = self._triggers
-        m, nt = _k.evt3_decode(words, self.state, events, triggers)
-        if m < 0 or nt < 0:
-            if -m > events.shape[0]:
-                events = self._set_buffer(max(-m, 2 * events.shape[0]))
-            if -nt > triggers.shape[0]:
-                triggers = self._set_trigger_buffer(max(-nt, 2 * triggers.shape[0]))
+        m, nt = _k.evt3_decode(words, self.state, self._buffer)
+        if m < 0:
+            self._set_buffer(max(-m - 1, 2 * self._events.shape[0]),
+                             max(-nt, self._trigger_room))
             self.state[_k.S_CHECKED] = 1
-            m, nt = _k.evt3_decode(words, self.state, events, triggers)
-        # Byte copies: numpy copies packed structured arrays field by field, 20x slower.
-        if nt:
-            triggers = self._triggers_bytes[:nt * _TRIGGER_BYTES].copy().view(TRIGGER_DTYPE)
-        else:
-            triggers = _NO_TRIGGERS
+            m, nt = _k.evt3_decode(words, self.state, self._buffer)
+        # The kernel leaves the triggers right after the events: one byte copy holds
+        # both. (numpy copies packed structured arrays field by field, 20x slower, and
+        # a structured view() runs Python checks; frombuffer does neither.)
         if m > EVT3_COPY_EVENTS:
-            self._set_buffer(EVT3_BUFFER_EVENTS)
-            return events[:m], triggers
-        return self._events_bytes[:m * _EVENT_BYTES].copy().view(EVENT_DTYPE), triggers
+            data = self._buffer
+            events = self._events[:m]
+            self._set_buffer(EVT3_BUFFER_EVENTS, EVT3_BUFFER_TRIGGERS)
+        else:
+            data = self._buffer[:m * _EVENT_BYTES + nt * _TRIGGER_BYTES].copy()
+            events = _frombuffer(data, EVENT_DTYPE, m)
+        if nt:
+            return events, _frombuffer(data, TRIGGER_DTYPE, nt, m * _EVENT_BYTES)
+        return events, _NO_TRIGGERS
 
-    def _set_buffer(self, size):
-        self._events = np.empty(size, dtype=EVENT_DTYPE)
-        self._events_bytes = self._events.view(np.uint8)
-        return self._events
-
-    def _set_trigger_buffer(self, size):
-        self._triggers = np.empty(size, dtype=TRIGGER_DTYPE)
-        self._triggers_bytes = self._triggers.view(np.uint8)
-        return self._triggers
+    def _set_buffer(self, n_events, n_triggers):
+        """Allocate the decoding buffer: room for ``n_events`` + 1 events and the triggers."""
+        extra = -(-(n_triggers * _TRIGGER_BYTES) // _EVENT_BYTES)   # whole events
+        self._events = np.empty(n_events + 1 + extra, dtype=EVENT_DTYPE)
+        self._buffer = self._events.view(np.uint8)
+        self._trigger_room = n_triggers
 
 
 def decode_evt3(data, width, height, decoder=None):

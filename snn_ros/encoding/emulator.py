@@ -29,15 +29,20 @@ Each frame interval takes two passes (``_emulator_kernels``): one over every pix
 computes the new levels and lists the pixels whose difference to the reference
 leaves the open interval (-theta_off, theta_on) at either end of the interval
 (no other pixel can fire), with no data-dependent branch and a vectorised
-threshold test; then the crossings of the listed pixels only. The arithmetic is
-the same, in the same order, as a plain loop over pixels.
+threshold test, and the reciprocal slope of each listed pixel in one vectorised
+loop; then the crossings of the listed pixels only. The arithmetic is the same,
+in the same order, as a plain loop over pixels.
 
 Events of one frame interval are returned sorted by (t, y, x, p). Each event is
 packed into one int64 key, (t - t0) << 32 | y << 17 | x << 1 | p, and the keys are
 sorted with numpy's vectorised sort: a full sort, which measured about twice as
 fast here as a bucketed counting sort followed by insertion sorts (0.74 ms
-against 1.4-1.6 ms for 90 000 events, one core). Frame intervals of 2.1 s or more
-(or images of 32768 rows or more) fall back to ``np.lexsort``, same order.
+against 1.4-1.6 ms for 90 000 events, one core) and faster than an LSD radix sort
+on the time (1.0 ms against 0.76 ms for 74 000 events, two counting passes). For
+intervals under 0.54 s a constant high bit makes the keys positive normal float64
+numbers in the same order, which numpy sorts faster (see
+``_emulator_kernels.FLOAT_KEY_BIAS``). Frame intervals of 2.1 s or more (or images
+of 32768 rows or more) fall back to ``np.lexsort``, same order.
 """
 
 from typing import NamedTuple
@@ -124,8 +129,10 @@ class DvsEmulator:
         self.rng = rng
         n = self.width * self.height
         self.level = np.zeros(n, dtype=np.float32)
-        # Pixels that may fire in this interval (y << 17 | x << 1) and their previous level.
-        self._active = (np.empty(n, dtype=np.int64), np.empty(n, dtype=np.float32))
+        # Pixels that may fire in this interval (y << 17 | x << 1), their previous level
+        # and 1 / slope of their difference to the reference.
+        self._active = (np.empty(n, dtype=np.int64), np.empty(n, dtype=np.float32),
+                        np.empty(n, dtype=np.float64))
         self.state = np.zeros((_k.STATE_COLS, n), dtype=np.float32)
         self.ready_s = np.full(n, -1e300)
         self.state[_k.C_ON] = np.maximum(
@@ -139,7 +146,6 @@ class DvsEmulator:
         self._settings[_k.P_CUTOFF] = params.cutoff_hz
         self._settings[_k.P_DARK] = params.dark_level
         self._scratch = (np.empty(1 << 16, np.int64), np.empty(1 << 16, np.int64))
-        self._keys = np.empty(1 << 16, np.int64)
         self._luma = np.empty((self.height, self.width), dtype=np.uint8)
         self.t_first_ns = None
         self.t_last_ns = None
@@ -202,23 +208,28 @@ class DvsEmulator:
         s[_k.P_T0] = (t0_ns - self.t_first_ns) * 1e-9
         s[_k.P_T1] = (t_ns - self.t_first_ns) * 1e-9
         n_active = _k.emulate_levels(image, lut, self.level, self.state, s, *self._active)
+        # Intervals under 2.1 s (and images under 32768 rows) write sort keys at once.
+        keyed = t_ns - t0_ns < (1 << 31) and self.height < (1 << 15)
+        bias = -1
+        if keyed:
+            bias = _k.FLOAT_KEY_BIAS if t_ns - t0_ns < _k.FLOAT_KEY_SPAN_NS else 0
         n, done = 0, 0
         while done < n_active:
             n, done = _k.emulate_events(self.level, self.state, self.ready_s, s,
                                         np.int64(t0_ns), self.width, *self._active, n_active,
-                                        done, *self._scratch, n)
+                                        done, *self._scratch, n, bias)
             if done < n_active:
                 self._grow(2 * self._scratch[0].shape[0])
-        n = self._add_shot_noise(n, t0_ns, t_ns)
+        n = self._add_shot_noise(n, t0_ns, t_ns, bias)
         out = np.empty(n, dtype=EVENT_DTYPE)
         bt, bv = self._scratch
-        if t_ns - t0_ns < (1 << 31) and self.height < (1 << 15):
-            if self._keys.shape[0] < n:
-                self._keys = np.empty(bt.shape[0], np.int64)
-            keys = self._keys[:n]
-            _k.pack_keys(bt, bv, n, np.int64(t0_ns), keys)
-            keys.sort()
-            _k.unpack_keys(keys, np.int64(t0_ns), out)
+        if keyed:
+            keys = bt[:n]
+            if bias:
+                keys.view(np.float64).sort()
+            else:
+                keys.sort()
+            _k.unpack_keys(keys, np.int64(t0_ns), bias, out)
         else:
             # Intervals over 2.1 s (or images over 32767 rows): a full sort, same order.
             order = np.lexsort((bv[:n] & 1, (bv[:n] >> 1) & 0xFFFF, bv[:n] >> 17, bt[:n]))
@@ -237,7 +248,7 @@ class DvsEmulator:
             grown.append(b)
         self._scratch = tuple(grown)
 
-    def _add_shot_noise(self, n, t0_ns, t1_ns):
+    def _add_shot_noise(self, n, t0_ns, t1_ns, key_bias):
         rate = self.params.shot_noise_rate_hz
         if rate <= 0:
             return n
@@ -248,7 +259,12 @@ class DvsEmulator:
             self._grow(n + k)
         bt, bv = self._scratch
         pix = self.rng.integers(0, self.width * self.height, size=k)
-        bv[n:n + k] = (((pix // self.width) << 17) | ((pix % self.width) << 1)
-                       | self.rng.integers(0, 2, size=k))
-        bt[n:n + k] = t0_ns + self.rng.integers(0, t1_ns - t0_ns, size=k)
+        v = (((pix // self.width) << 17) | ((pix % self.width) << 1)
+             | self.rng.integers(0, 2, size=k))
+        dt = self.rng.integers(0, t1_ns - t0_ns, size=k)
+        if key_bias >= 0:   # sort keys, as emulate_events writes them
+            bt[n:n + k] = key_bias | (dt << 32) | v
+        else:
+            bv[n:n + k] = v
+            bt[n:n + k] = t0_ns + dt
         return n + k
