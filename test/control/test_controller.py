@@ -48,7 +48,7 @@ def test_feeding_in_packets_equals_feeding_at_once():
 
 def test_input_refractory_period_merges_and_counts_events():
     events = _events(20000, seed=1)
-    free, limited = Controller(_spec()), Controller(_spec(refractory_s=0.001))
+    free, limited = Controller(_spec(refractory_s=0.0)), Controller(_spec(refractory_s=0.001))
     free.feed(events, W, H)
     limited.feed(events, W, H)
     merged = limited.stats()['refractory_merged_events']
