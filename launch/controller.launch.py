@@ -1,8 +1,11 @@
 """
 Launch the SNN controller: ``ros2 launch snn_ros controller.launch.py``.
 
-``input:=camera`` also starts the DVS emulator on ``image_topic``;
-``input:=event_camera`` takes a real event camera's packets from ``events_topic``.
+- ``input:=camera`` (default): the controller takes ``image_topic`` and emulates the
+  DVS itself (``dvs.*`` of its ``config``); the lowest latency, one process.
+- ``input:=camera_events``: an ``encoder_node`` publishes the DVS events on
+  ``events_topic`` (for recording or other consumers) and the controller takes them.
+- ``input:=event_camera``: a real event camera's packets from ``events_topic``.
 """
 
 from launch import LaunchDescription
@@ -17,21 +20,25 @@ def generate_launch_description():
     share = FindPackageShare('snn_ros')
     namespace = LaunchConfiguration('namespace')
     use_sim_time = {'use_sim_time': LaunchConfiguration('use_sim_time')}
-    with_camera = IfCondition(PythonExpression(["'", LaunchConfiguration('input'),
-                                                "' == 'camera'"]))
+    source = LaunchConfiguration('input')
+    with_encoder = IfCondition(PythonExpression(["'", source, "' == 'camera_events'"]))
+    input_type = PythonExpression(["'image' if '", source, "' == 'camera' else 'events'"])
     return LaunchDescription([
-        DeclareLaunchArgument('input', default_value='camera', choices=['camera', 'event_camera'],
-                              description='camera: emulate a DVS on image_topic; '
-                                          'event_camera: use events_topic as it is'),
+        DeclareLaunchArgument('input', default_value='camera',
+                              choices=['camera', 'camera_events', 'event_camera'],
+                              description='camera: the controller emulates a DVS on '
+                                          'image_topic; camera_events: an encoder node does, '
+                                          'publishing events_topic; event_camera: use '
+                                          'events_topic as it is'),
         DeclareLaunchArgument('namespace', default_value='', description='namespace of the nodes'),
         DeclareLaunchArgument('config', default_value=PathJoinSubstitution(
             [share, 'config', 'controller.yaml']), description='controller parameter file'),
         DeclareLaunchArgument('encoder_config', default_value=PathJoinSubstitution(
-            [share, 'config', 'encoder.yaml']), description='encoder parameter file'),
+            [share, 'config', 'encoder.yaml']), description='encoder parameter file (input:=camera_events)'),
         DeclareLaunchArgument('network_file', default_value='lane_keeping.yaml',
                               description='controller description (YAML)'),
         DeclareLaunchArgument('image_topic', default_value='/camera/image_raw',
-                              description='camera topic (input:=camera)'),
+                              description='camera topic (input:=camera or camera_events)'),
         DeclareLaunchArgument('events_topic', default_value='/dvs/events',
                               description='event topic (EventPacket)'),
         DeclareLaunchArgument('reward_topic', default_value='/reward',
@@ -42,7 +49,7 @@ def generate_launch_description():
                               description='follow /clock (true in simulation)'),
         Node(
             package='snn_ros', executable='encoder_node', name='encoder',
-            namespace=namespace, condition=with_camera,
+            namespace=namespace, condition=with_encoder,
             parameters=[LaunchConfiguration('encoder_config'), use_sim_time],
             remappings=[('image', LaunchConfiguration('image_topic')),
                         ('events', LaunchConfiguration('events_topic'))],
@@ -52,8 +59,10 @@ def generate_launch_description():
             package='snn_ros', executable='controller_node', name='controller',
             namespace=namespace,
             parameters=[LaunchConfiguration('config'), use_sim_time,
-                        {'network_file': LaunchConfiguration('network_file')}],
-            remappings=[('events', LaunchConfiguration('events_topic')),
+                        {'network_file': LaunchConfiguration('network_file'),
+                         'input': input_type}],
+            remappings=[('image', LaunchConfiguration('image_topic')),
+                        ('events', LaunchConfiguration('events_topic')),
                         ('reward', LaunchConfiguration('reward_topic')),
                         ('cmd_vel', LaunchConfiguration('cmd_vel_topic'))],
             output='screen',

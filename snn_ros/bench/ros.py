@@ -3,16 +3,22 @@
 
 Real ``encoder_node`` and ``controller_node`` processes (DDS on loopback, a
 domain id of the run's own) and a probe node in this process, which publishes the
-input and receives ``TwistStamped``. The controller runs with
-``publish_on_input`` and stamps each command with the time of the newest input
+input and receives ``TwistStamped``. The controllers run with
+``publish_on_input`` and stamp each command with the time of the newest input
 it accounts for, so every command is matched to the message that caused it:
 
 - Image -> Twist: 128x128 ``mono8`` frames of the embedded world (the robot
-  driving its lane) at 30 Hz and 200 Hz, through the DVS emulator;
+  driving its lane) at 30 Hz and 200 Hz, through the DVS emulator, in two
+  set-ups: a controller with ``input: image`` (one node, as
+  ``controller.launch.py input:=camera`` starts it), and an ``encoder_node`` in
+  front of an event-driven controller (``input:=camera_events``);
 - EventPacket -> Twist: ``evt3`` packets of 5 ms at 1, 10 and 50 Mev/s
   (random addresses on a 640x480 sensor), straight into the controller.
 
-Latency is receive time minus publish time [ms], median and p99. For the event
+Latency is the middleware's receive time of the command (``received_timestamp``,
+so the probe's own executor adds nothing) minus the publish time of the input
+[ms], median and p99; for a frame it is the command that accounts for all of its
+events (the last one stamped within the frame's interval). For the event
 streams the controller's own counters are read from ``/diagnostics``: events
 taken, events dropped for capacity and the processing lag at the start and end
 of the run (a lag that grows means the controller does not keep up).
@@ -21,8 +27,11 @@ of the run (a lag that grows means the controller does not keep up).
 import json
 import os
 
-SCENARIOS = (('image', 30.0), ('image', 200.0), ('events', 1e6), ('events', 10e6),
-             ('events', 50e6))
+#: (input, rate, set-up); rates in frames/s or events/s.
+SCENARIOS = (('image', 30.0, 'camera'), ('image', 200.0, 'camera'),
+             ('image', 30.0, 'camera_events'), ('image', 200.0, 'camera_events'),
+             ('events', 1e6, 'event_camera'), ('events', 10e6, 'event_camera'),
+             ('events', 50e6, 'event_camera'))
 #: Span of one event packet [ns] (event-camera drivers send a packet every few ms).
 PACKET_NS = 5_000_000
 TOPIC = '/bench_ros'
@@ -52,18 +61,22 @@ def _start_nodes(env):
     common = ['--ros-args', '--log-level', 'warn']
     encoder = [os.path.join(bin_dir, 'encoder_node'), *common,
                '--params-file', str(resolve_config('encoder.yaml')),
-               '-r', f'image:={TOPIC}/image', '-r', f'events:={TOPIC}/dvs']
+               '-r', f'image:={TOPIC}/image_encoder', '-r', f'events:={TOPIC}/dvs']
     controller = [os.path.join(bin_dir, 'controller_node'), *common,
                   '--params-file', str(resolve_config('controller.yaml')),
                   '-p', 'cmd_stamped:=true', '-p', 'publish_on_input:=true',
                   '-p', 'diagnostics_period_s:=0.25', '-p', 'input_timeout_s:=5.0']
-    # One controller behind the encoder (images), one fed events directly.
-    from_images = controller + ['-r', '__node:=controller_images', '-r', f'events:={TOPIC}/dvs',
-                                '-r', f'cmd_vel:={TOPIC}/cmd_vel_images']
-    from_events = controller + ['-r', '__node:=controller_events',
-                                '-r', f'events:={TOPIC}/events',
-                                '-r', f'cmd_vel:={TOPIC}/cmd_vel_events']
-    return [subprocess.Popen(cmd, env=env) for cmd in (encoder, from_images, from_events)]
+    # One controller per set-up: its own input and command topics.
+    camera = controller + ['-r', '__node:=controller_camera', '-p', 'input:=image',
+                           '-r', f'image:={TOPIC}/image', '-r', f'cmd_vel:={TOPIC}/cmd_camera']
+    camera_events = controller + ['-r', '__node:=controller_camera_events',
+                                  '-r', f'events:={TOPIC}/dvs',
+                                  '-r', f'cmd_vel:={TOPIC}/cmd_camera_events']
+    event_camera = controller + ['-r', '__node:=controller_event_camera',
+                                 '-r', f'events:={TOPIC}/events',
+                                 '-r', f'cmd_vel:={TOPIC}/cmd_event_camera']
+    return [subprocess.Popen(cmd, env=env)
+            for cmd in (encoder, camera, camera_events, event_camera)]
 
 
 class _Probe:
@@ -78,22 +91,24 @@ class _Probe:
 
         from snn_ros.ros import qos
         self.node = node
-        self.images = node.create_publisher(Image, f'{TOPIC}/image', qos.COMMAND)
+        self.images = {setup: node.create_publisher(Image, f'{TOPIC}/{topic}', qos.COMMAND)
+                       for setup, topic in (('camera', 'image'),
+                                            ('camera_events', 'image_encoder'))}
         self.events = node.create_publisher(EventPacket, f'{TOPIC}/events',
                                             qos_profile_sensor_data)
-        self.received = {'images': [], 'events': []}  # (input stamp ns, receive ns)
+        # set-up -> [(input stamp ns, receive ns)]
+        self.received = {'camera': [], 'camera_events': [], 'event_camera': []}
         for kind in self.received:
-            node.create_subscription(TwistStamped, f'{TOPIC}/cmd_vel_{kind}',
-                                     lambda msg, kind=kind: self._on_cmd(kind, msg),
+            node.create_subscription(TwistStamped, f'{TOPIC}/cmd_{kind}',
+                                     lambda msg, info, kind=kind: self._on_cmd(kind, msg, info),
                                      qos.COMMAND)
         self.diagnostics = {}
         node.create_subscription(DiagnosticArray, '/diagnostics', self._on_diag, qos.COMMAND)
 
-    def _on_cmd(self, kind, msg):
-        import time
+    def _on_cmd(self, kind, msg, info):
         stamp = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
         if stamp:  # zero: a timer command before any input
-            self.received[kind].append((stamp, time.time_ns()))
+            self.received[kind].append((stamp, info['received_timestamp']))
 
     def _on_diag(self, msg):
         for status in msg.status:
@@ -119,34 +134,39 @@ def _frames(n):
     return [world.step(*driver.command()).image.copy() for _ in range(n)]
 
 
-def _image_scenario(probe, rate_hz, duration_s, frames):
+def _image_scenario(probe, setup, rate_hz, duration_s, frames):
     import time
 
     import numpy as np
 
     from snn_ros.ros import convert
     sent_stamps = []
-    probe.received['images'].clear()
+    probe.received[setup].clear()
     period_ns = int(1e9 / rate_hz)
     start = time.time_ns() + period_ns
     for k in range(int(duration_s * rate_hz)):
         due = start + k * period_ns
         probe.spin_until(due)
         now = time.time_ns()
-        probe.images.publish(convert.array_to_image(frames[k % len(frames)], 'mono8', now))
+        probe.images[setup].publish(convert.array_to_image(frames[k % len(frames)], 'mono8',
+                                                           now))
         sent_stamps.append(now)
     probe.spin_until(time.time_ns() + 300_000_000)
     # A frame's events lie between the previous frame's time and its own, so a
-    # command's stamp belongs to the first frame at or after it; a frame's latency is
-    # the time to the first command that accounts for it.
+    # command's stamp belongs to the first frame at or after it. A frame's latency is
+    # the time to the first command stamped with its newest event: the first to
+    # account for all of it (timer commands repeat that stamp later).
     stamps = np.asarray(sent_stamps)
-    got = np.asarray(probe.received['images'], np.int64).reshape(-1, 2)
-    index = np.searchsorted(stamps, got[:, 0], side='left')
-    ok = index < stamps.shape[0]
+    got = np.asarray(probe.received[setup], np.int64).reshape(-1, 2)
     first = {}
-    for frame, received in zip(index[ok], got[ok, 1]):
-        first[frame] = min(first.get(frame, received), received)
-    latency = np.array([first[k] - stamps[k] for k in sorted(first)], np.int64)
+    for stamp, received in got:
+        first[stamp] = min(first.get(stamp, received), received)
+    last = {}
+    for stamp in sorted(first):
+        frame = int(np.searchsorted(stamps, stamp, side='left'))
+        if frame < stamps.shape[0]:
+            last[frame] = first[stamp]
+    latency = np.array([last[k] - stamps[k] for k in sorted(last)], np.int64)
     return latency / 1e6, len(sent_stamps)
 
 
@@ -168,7 +188,7 @@ def _event_scenario(probe, rate_hz, duration_s, stream):
     template['p'] = rng.integers(0, 2, n)
     offsets = np.sort(rng.integers(0, packet_ns, n))
     last_ns, sent_wall = [], []
-    probe.received['events'].clear()
+    probe.received['event_camera'].clear()
     start = time.time_ns() + packet_ns
     packets = int(duration_s * 1e9 / packet_ns)
     for k in range(packets):
@@ -191,7 +211,7 @@ def _event_scenario(probe, rate_hz, duration_s, stream):
         sent_wall.append(now)
     probe.spin_until(time.time_ns() + 1_000_000_000)
     last = np.asarray(last_ns, np.int64)
-    got = np.asarray(probe.received['events'], np.int64).reshape(-1, 2)
+    got = np.asarray(probe.received['event_camera'], np.int64).reshape(-1, 2)
     index = np.minimum(np.searchsorted(last, got[:, 0]), last.shape[0] - 1)
     ok = last[index] == got[:, 0]
     return (got[ok, 1] - np.asarray(sent_wall)[index[ok]]) / 1e6, packets * n
@@ -222,24 +242,24 @@ def run(args):
     results = {}
     try:
         deadline = time.monotonic() + 120
-        while probe.images.get_subscription_count() == 0 or \
-                probe.events.get_subscription_count() == 0 or len(probe.diagnostics) < 3:
+        while min(p.get_subscription_count() for p in [*probe.images.values(), probe.events]) \
+                == 0 or len(probe.diagnostics) < 4:
             if time.monotonic() > deadline:
                 raise SystemExit('the encoder and controller nodes did not come up in 120 s')
             rclpy.spin_once(node, timeout_sec=0.1)
         frames = _frames(64)
         stream = {'sensor_ns': 1_000_000_000, 'seq': 0}
-        for kind, rate in SCENARIOS:
+        for kind, rate, setup in SCENARIOS:
             probe.diagnostics.clear()
             if kind == 'image':
-                latency, sent = _image_scenario(probe, rate, duration_s, frames)
-                key = f'image_{rate:g}hz'
+                latency, sent = _image_scenario(probe, setup, rate, duration_s, frames)
+                key = f'image_{rate:g}hz_{setup}'
             else:
                 latency, sent = _event_scenario(probe, rate, duration_s, stream)
                 key = f'events_{rate / 1e6:g}mevps'
             row = {'input_rate': rate, 'sent': sent, **_summary(latency)}
             if kind == 'events':
-                diag = probe.diagnostics.get('controller_events', [])
+                diag = probe.diagnostics.get('controller_event_camera', [])
                 if diag:
                     row['events_in'] = int(diag[-1]['events_in']) - int(diag[0]['events_in'])
                     row['dropped'] = int(diag[-1]['inputs_dropped']) - int(
@@ -257,7 +277,7 @@ def run(args):
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
-    print(f'{"scenario":18s} {"sent":>10s} {"cmds":>6s} {"median ms":>10s} {"p99 ms":>8s}  '
+    print(f'{"scenario":28s} {"sent":>10s} {"cmds":>6s} {"median ms":>10s} {"p99 ms":>8s}  '
           'controller counters')
     for key, row in results.items():
         med = '-' if row['median_ms'] is None else f'{row["median_ms"]:.2f}'
@@ -266,8 +286,9 @@ def run(args):
         if 'events_in' in row:
             extra = (f'taken {row["events_in"]}, dropped {row["dropped"]}, lag '
                      f'{row["lag_ms_start"]:.1f} -> {row["lag_ms_end"]:.1f} ms')
-        print(f'{key:18s} {row["sent"]:>10d} {row["commands"]:>6d} {med:>10s} {p99:>8s}  '
+        print(f'{key:28s} {row["sent"]:>10d} {row["commands"]:>6d} {med:>10s} {p99:>8s}  '
               f'{extra}')
     print('targets: image 30 Hz median <= 2 ms and p99 <= 5 ms; at 10 Mev/s no growing lag; '
-          'beyond capacity, drops are counted')
+          'beyond capacity, drops are counted (camera: input: image, one node; camera_events: '
+          'encoder_node -> controller_node)')
     return 0

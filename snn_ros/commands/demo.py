@@ -128,9 +128,9 @@ def demo_commands(args, checkpoint):
         'sim': node_command('sim_node', 'sim', 'sim.yaml',
                             {'mode': args.mode, 'seed': args.seed}),
         'encoder': node_command('encoder_node', 'encoder', 'encoder.yaml',
-                                {'use_sim_time': 'true', 'seed': args.seed,
-                                 'leak_rate_hz': LEAK_RATE_HZ, 'theta_on': THETA,
-                                 'theta_off': THETA},
+                                {'use_sim_time': 'true', 'dvs.seed': args.seed,
+                                 'dvs.leak_rate_hz': LEAK_RATE_HZ, 'dvs.theta_on': THETA,
+                                 'dvs.theta_off': THETA},
                                 [('image', '/camera/image_raw'), ('events', '/dvs/events')]),
         'controller': node_command(
             'controller_node', 'controller', 'controller.yaml',

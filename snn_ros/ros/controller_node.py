@@ -2,7 +2,9 @@
 ``controller_node``: events and reward in, ``cmd_vel`` out, learning while it drives.
 
 Subscribes ``events`` (``event_camera_msgs/EventPacket`` from ``encoder_node`` or a
-real driver) and ``reward`` (``std_msgs/Float32`` or ``Float64``); publishes
+real driver) or, with ``input: image``, ``image`` (``sensor_msgs/Image``, through
+its own DVS emulator, ``dvs.*`` parameters: one process hop less than
+``encoder_node`` in front), and ``reward`` (``std_msgs/Float32`` or ``Float64``); publishes
 ``cmd_vel`` (``Twist`` or ``TwistStamped``, stamped with the time of the newest input
 it accounts for) at ``publish_rate_hz`` and optionally after every packet, ``~/raster``
 (spike raster, mono8 ``Image``), ``~/rates`` and ``/diagnostics``. Services:
@@ -37,11 +39,14 @@ from snn_ros.control.controller import Controller
 from snn_ros.core.types import NS_PER_S
 from snn_ros.encoding.codecs import PacketDecoder
 from snn_ros.encoding.packets import SensorClock
-from snn_ros.ros import convert, qos, spin
+from snn_ros.ros import convert, dvs, qos, spin
 from snn_ros.ros.diagnostics import DropCounter, status_array
 from snn_ros.ros.params import declare, Param
 
 PARAMETERS = [
+    Param('input', 'events', "what drives the network: 'events' (EventPacket) or 'image' "
+          '(camera frames through the DVS emulator)', choices=('events', 'image'),
+          read_only=True),
     Param('network_file', 'lane_keeping.yaml',
           'controller description (YAML); a bare name is looked up in the package config',
           read_only=True),
@@ -76,6 +81,7 @@ PARAMETERS = [
     Param('raster_window_s', 2.0, 'time span of ~/raster [s]', 0.01, 60.0, read_only=True),
     Param('diagnostics_period_s', 1.0, 'period of /diagnostics [s]', 0.05, 60.0,
           read_only=True),
+    *dvs.PARAMETERS,
 ]
 
 
@@ -117,6 +123,7 @@ class ControllerNode(Node):
             self._load()
         self.decoder = PacketDecoder(tolerant=True)
         self.clock_map = SensorClock()
+        self.frames_in = dvs.FrameEvents(self.p) if self.p.input == 'image' else None
         self.last_input_ns = None
         self.newest_input_ns = 0
         self.events_in = 0
@@ -142,7 +149,10 @@ class ControllerNode(Node):
         # Subscribe last: everything above is ready when the first message arrives.
         reward_type = Float64 if self.p.reward_type == 'float64' else Float32
         self.create_subscription(reward_type, 'reward', self.on_reward, qos.COMMAND)
-        self.create_subscription(EventPacket, 'events', self.on_events, qos.EVENTS)
+        if self.frames_in is None:
+            self.create_subscription(EventPacket, 'events', self.on_events, qos.EVENTS)
+        else:
+            self.create_subscription(Image, 'image', self.on_image, qos.SENSOR)
 
     # --- input ----------------------------------------------------------------------------
 
@@ -158,11 +168,26 @@ class ControllerNode(Node):
             self.drops.drop('bad_packets', f'seq {msg.seq}: {msg.encoding} {msg.width}x'
                             f'{msg.height}, {len(msg.events)} bytes')
             return
+        stamp_ns = convert.stamp_to_ns(msg.header.stamp)
+        if events.shape[0]:
+            events['t'] += self.clock_map.offset(stamp_ns, msg.time_base, int(events['t'][0]))
+        self._feed(events, msg.width, msg.height, stamp_ns)
+
+    def on_image(self, msg):
+        """Emulate the frame's events (in ROS time already) and feed the network."""
+        try:
+            events = self.frames_in.events(msg)
+        except ValueError as error:
+            self.drops.drop('bad_images', str(error))
+            return
+        self._feed(events, *self.frames_in.size, convert.stamp_to_ns(msg.header.stamp))
+
+    def _feed(self, events, width, height, stamp_ns):
+        """Feed events in ROS time; drop stale, excess and implausibly timed ones."""
         now_ns = self._now_ns()
         self.last_input_ns = now_ns
         if events.shape[0] == 0:
             return
-        stamp_ns = convert.stamp_to_ns(msg.header.stamp)
         if self.p.max_input_lag_s and now_ns - stamp_ns > self.p.max_input_lag_s * NS_PER_S:
             self.drops.drop('stale_events', f'a packet stamped {(now_ns - stamp_ns) / 1e6:.0f} '
                             'ms ago: the controller is behind its input', events.shape[0])
@@ -171,7 +196,6 @@ class ControllerNode(Node):
             self.drops.drop('over_capacity_events', f'{events.shape[0]} events beyond '
                             f'{self.p.max_event_rate_hz:g} ev/s', events.shape[0])
             return
-        events['t'] += self.clock_map.offset(stamp_ns, msg.time_base, int(events['t'][0]))
         # Damaged payloads decode to wild times; one of them must not push the
         # network far ahead, where every later event would be late.
         span_ns = int(self.p.max_packet_span_s * NS_PER_S)
@@ -183,7 +207,7 @@ class ControllerNode(Node):
             events = events[~wild]
             if events.shape[0] == 0:
                 return
-        late = self.controller.feed(events, msg.width, msg.height)
+        late = self.controller.feed(events, width, height)
         if late:
             self.drops.drop('late_events', f'{late} events older than the network time '
                             '(stamps going backwards, or later than max_input_delay_s)', late)
@@ -303,6 +327,8 @@ class ControllerNode(Node):
         self.controller.reset()
         self.decoder = PacketDecoder(tolerant=True)
         self.clock_map = SensorClock()
+        if self.frames_in is not None:
+            self.frames_in = dvs.FrameEvents(self.p)  # the next frame starts a new stream
         response.success, response.message = True, 'network state reset'
         return response
 

@@ -52,7 +52,8 @@ def declare(node, table):
     """
     Declare every parameter of ``table`` on ``node`` and return their values.
 
-    Values are returned as a namespace (attribute per parameter). Raises
+    Values are returned as a namespace (attribute per parameter, dots in names
+    becoming underscores: ``dvs.seed`` is ``p.dvs_seed``). Raises
     ``ValueError`` at start for a bad value; live changes are checked the same way
     and refused with a reason.
     """
@@ -73,4 +74,4 @@ def declare(node, table):
         return SetParametersResult(successful=True)
 
     node.add_on_set_parameters_callback(on_set)
-    return SimpleNamespace(**values)
+    return SimpleNamespace(**{name.replace('.', '_'): value for name, value in values.items()})

@@ -60,7 +60,7 @@ def decode_all(packets):
 @pytest.mark.parametrize('encoding', ['evt3', 'mono'])
 def test_frames_become_the_emulators_events(probe, processes, encoding):
     processes.launch('encoder.launch.py', 'encoder_node',
-                     ['-p', f'encoding:={encoding}', '-p', 'seed:=7'],
+                     ['-p', f'encoding:={encoding}', '-p', 'dvs.seed:=7'],
                      image_topic='/test/image', events_topic='/test/events')
     packets = probe.collect(EventPacket, '/test/events', qos.EVENTS)
     pub = probe.node.create_publisher(Image, '/test/image', qos.COMMAND)

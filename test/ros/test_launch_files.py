@@ -40,11 +40,22 @@ def _argument_variants(launch_file):
     return variants
 
 
+def _flat(parameters, prefix=''):
+    """Return nested parameter blocks as ROS 2 reads them: ``{'dvs.seed': 0, ...}``."""
+    flat = {}
+    for key, value in parameters.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f'{prefix}{key}.'))
+        else:
+            flat[prefix + key] = value
+    return flat
+
+
 def _yaml_parameters(path):
     document = yaml.safe_load(path.read_text())
     names = set()
     for section in document.values():
-        names |= set(section['ros__parameters'])
+        names |= set(_flat(section['ros__parameters']))
     return names
 
 
@@ -77,7 +88,7 @@ def test_every_config_file_matches_its_node_defaults():
         module = import_module(entry.value.split(':')[0])
         path = REPO / 'config' / (entry.name.removesuffix('_node') + '.yaml')
         assert path.is_file(), f'{entry.name} has no defaults file {path.name}'
-        values = yaml.safe_load(path.read_text())['/**']['ros__parameters']
+        values = _flat(yaml.safe_load(path.read_text())['/**']['ros__parameters'])
         defaults = {p.name: p.default for p in module.PARAMETERS}
         assert values == defaults, f'{path.name} and {entry.name} disagree'
 
