@@ -27,8 +27,8 @@ class GridInputMap:
     """
     Pool a region of interest into a grid of input neurons.
 
-    ``table`` (int32, (height, width)) holds each pixel's cell, -1 outside the
-    region; ``pixels_per_cell`` (n_cells,) the region pixels in each cell.
+    Pixel (x, y) is in cell ``row[y] + column[x]`` (int32 tables, -1 outside the
+    region); ``pixels_per_cell`` (n_cells,) counts the region pixels in each cell.
     """
 
     def __init__(self, width, height, grid=(8, 4), roi=None, polarity='separate',
@@ -62,15 +62,22 @@ class GridInputMap:
         self.polarity, self.normalise = polarity, normalise
         self.n_cells = nx * ny
         self.n_neurons = self.n_cells * (2 if polarity == 'separate' else 1)
-        cx = np.arange(w) * nx // w
-        cy = np.arange(h) * ny // h
-        self.table = np.full((self.height, self.width), -1, dtype=np.int32)
-        self.table[y0:y0 + h, x0:x0 + w] = cy[:, None] * nx + cx[None, :]
-        self.pixels_per_cell = np.bincount(self.table[self.table >= 0], minlength=self.n_cells)
+        self.column = np.full(self.width, -1, dtype=np.int32)
+        self.column[x0:x0 + w] = np.arange(w) * nx // w
+        self.row = np.full(self.height, -1, dtype=np.int32)
+        self.row[y0:y0 + h] = np.arange(h) * ny // h * nx
+        table = self.table
+        self.pixels_per_cell = np.bincount(table[table >= 0], minlength=self.n_cells)
         self.refractory_ns = int(refractory_ns)
         self.last_t = np.full(self.n_neurons, np.iinfo(np.int64).min // 2, np.int64)
         self.dropped = 0  # events outside the region
         self.merged = 0   # events within an input neuron's refractory period
+
+    @property
+    def table(self):
+        """Return each pixel's cell, int32 (height, width), -1 outside the region."""
+        inside = (self.row[:, None] >= 0) & (self.column[None, :] >= 0)
+        return np.where(inside, self.row[:, None] + self.column[None, :], -1).astype(np.int32)
 
     def _fields(self, events):
         if not isinstance(events, np.ndarray) or events.dtype != EVENT_DTYPE:
@@ -81,7 +88,7 @@ class GridInputMap:
         """Return the spikes of the mapped events (SPIKE_DTYPE, event order kept)."""
         x, y, p = self._fields(events)
         out = np.empty(x.shape[0], dtype=SPIKE_DTYPE)
-        n, outside = _k.grid_map(x, y, p, events['t'], self.table, self.n_cells,
+        n, outside = _k.grid_map(x, y, p, events['t'], self.column, self.row, self.n_cells,
                                  self.polarity == 'separate', self.refractory_ns, self.last_t,
                                  out['neuron'], out['t'])
         self.dropped += outside
@@ -97,7 +104,7 @@ class GridInputMap:
         """
         x, y, p = self._fields(events)
         counts = np.zeros(self.n_neurons, dtype=np.int64)
-        _k.grid_counts(x, y, p, self.table, self.n_cells, self.polarity == 'separate', counts)
+        _k.grid_counts(x, y, p, self.column, self.row, self.n_cells, self.polarity == 'separate', counts)
         out = counts.astype(np.float64)
         if self.normalise == 'pixels':
             out /= np.tile(self.pixels_per_cell, self.n_neurons // self.n_cells)
