@@ -191,24 +191,27 @@ def _event_scenario(probe, rate_hz, duration_s, stream):
     probe.received['event_camera'].clear()
     start = time.time_ns() + packet_ns
     packets = int(duration_s * 1e9 / packet_ns)
+    events = template
     for k in range(packets):
-        probe.spin_until(start + k * packet_ns)
-        events = template.copy()
-        # One sensor clock and one sequence for the whole run, as from one camera.
+        # As from a camera: packet k holds the events of the packet_ns before it is
+        # sent, on one sensor clock and one sequence for the whole run; its stamp is
+        # the ROS time of its first event.
+        due = start + k * packet_ns
+        probe.spin_until(due)
         events['t'] = stream['sensor_ns'] + offsets
-        stream['sensor_ns'] += packet_ns
         msg = EventPacket()
         msg.width, msg.height, msg.seq, msg.encoding = 640, 480, stream['seq'], 'evt3'
         stream['seq'] += 1
+        # evt3 counts whole microseconds: the base is the first event's tick.
         msg.time_base = int(events['t'][0]) // 1000 * 1000
-        now = time.time_ns()
-        msg.header.stamp = convert.ns_to_stamp(now)
+        stamp = due - packet_ns + msg.time_base - stream['sensor_ns']
+        stream['sensor_ns'] += packet_ns
+        msg.header.stamp = convert.ns_to_stamp(stamp)
         msg.events = encode_evt3(events).tobytes()
+        sent_wall.append(time.time_ns())
         probe.events.publish(msg)
-        # The ROS time of the packet's newest event (evt3 counts microseconds):
-        # the stamp of the command it causes.
-        last_ns.append(now + int(events['t'][-1]) // 1000 * 1000 - msg.time_base)
-        sent_wall.append(now)
+        # The ROS time of the packet's newest event: the stamp of the command it causes.
+        last_ns.append(stamp + int(events['t'][-1]) // 1000 * 1000 - msg.time_base)
     probe.spin_until(time.time_ns() + 1_000_000_000)
     last = np.asarray(last_ns, np.int64)
     got = np.asarray(probe.received['event_camera'], np.int64).reshape(-1, 2)
