@@ -34,7 +34,8 @@ def generate_launch_description():
         DeclareLaunchArgument('config', default_value=PathJoinSubstitution(
             [share, 'config', 'controller.yaml']), description='controller parameter file'),
         DeclareLaunchArgument('encoder_config', default_value=PathJoinSubstitution(
-            [share, 'config', 'encoder.yaml']), description='encoder parameter file (input:=camera_events)'),
+            [share, 'config', 'encoder.yaml']),
+            description='encoder parameter file (input:=camera_events)'),
         DeclareLaunchArgument('network_file', default_value='lane_keeping.yaml',
                               description='controller description (YAML)'),
         DeclareLaunchArgument('image_topic', default_value='/camera/image_raw',

@@ -8,7 +8,8 @@ other jobs share the machine) on the real recording in
 EVT 3.0 words). The peer is the C ``expelliarmus`` reader (PyPI), run in the same
 process when it is installed; the figure the issue quotes for it and for the Rust
 ``evt3`` crate (about 55 Mev/s each, measured elsewhere) is printed as a quoted
-anchor, not as a measurement of ours. The emulator figures time 30 steps of an
+anchor, not as a measurement of ours. The evt3 encoder figures are printed without
+a target. The emulator figures time 30 steps of an
 emulator that has been built and given its first frame (one-time costs, left out).
 """
 
@@ -44,7 +45,7 @@ def _best(fn, repeat):
 def _codecs(packets, repeat, results):
     import numpy as np
 
-    from snn_ros.encoding.codecs import (decode_mono, encode_mono, Evt3Decoder,
+    from snn_ros.encoding.codecs import (decode_mono, encode_evt3, encode_mono, Evt3Decoder,
                                          PacketDecoder)
     blob = np.concatenate([p.data for p in packets])
     decoder = Evt3Decoder(640, 480)
@@ -64,6 +65,25 @@ def _codecs(packets, repeat, results):
     results['events'] = int(n)
     results['evt3_words'] = int(blob.shape[0] // 2)
     results['packets'] = len(packets)
+
+    # evt3 encoding of the recording's events (in time order), whole and in packets of
+    # 1,000 (the encoder node's latency), and of a 50,000-event packet of random
+    # addresses (the ROS benchmark's event publisher).
+    ordered = events[np.argsort(events['t'], kind='stable')]
+    results['evt3_encode'] = n / _best(lambda: encode_evt3(ordered), repeat) / 1e6
+    small = [ordered[i:i + 1000] for i in range(0, n - 999, 1000)]
+
+    def encode_small():
+        for chunk in small:
+            encode_evt3(chunk)
+    results['evt3_encode_1k_us'] = _best(encode_small, repeat) / len(small) * 1e6
+    rng = np.random.default_rng(0)
+    wide = np.zeros(50_000, dtype=events.dtype)
+    wide['x'] = rng.integers(0, 640, wide.shape[0])
+    wide['y'] = rng.integers(0, 480, wide.shape[0])
+    wide['p'] = rng.integers(0, 2, wide.shape[0])
+    wide['t'] = np.sort(rng.integers(0, 10**9, wide.shape[0]))
+    results['evt3_encode_50k_us'] = _best(lambda: encode_evt3(wide), repeat) * 1e6
 
     data, base = encode_mono(events)
     results['mono_encode'] = n / _best(lambda: encode_mono(events), repeat) / 1e6
@@ -185,6 +205,9 @@ def run(args):
         ('evt3 decode, bulk (Mev/s)', results['evt3_bulk'], TARGETS['evt3_bulk']),
         ('evt3 decode, per message (Mev/s)', results['evt3_per_message'],
          TARGETS['evt3_per_message']),
+        ('evt3 encode (Mev/s)', results['evt3_encode'], None),
+        ('evt3 encode, 1,000-event packet (us)', results['evt3_encode_1k_us'], None),
+        ('evt3 encode, 50,000 random events (us)', results['evt3_encode_50k_us'], None),
         ('mono decode (Mev/s)', results['mono_decode'], TARGETS['mono_decode']),
         ('mono decode, 700-event packets (Mev/s)', results['mono_decode_per_message'], None),
         ('mono encode (Mev/s)', results['mono_encode'], TARGETS['mono_encode']),

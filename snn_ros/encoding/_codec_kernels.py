@@ -37,8 +37,7 @@ EVT3_RESET_LEN = 11  # the entries above; the settings below survive a reset
 S_WIDTH = 11        # sensor width (CD events with x >= width are dropped)
 S_HEIGHT = 12       # sensor height
 S_TIME_MULT = 13    # ns per sensor tick
-S_CHECKED = 14      # 1: the caller made the buffers big enough, skip the bound (once)
-EVT3_STATE_LEN = 15
+EVT3_STATE_LEN = 14
 
 MIN_BACKWARDS = 10  # a TIME_HIGH going back by more than this many counts is a wrap
 # Bit c set: word type c is unknown (1 9 11 12 13): skipped and counted.
@@ -294,30 +293,19 @@ def evt3_decode(words, state, out):
     word's type mispredicted the type of the word after each event (TIME_LOW,
     TIME_HIGH or ADDR_Y, 1.75 bits of entropy per event) and ran 1.5-1.7x slower.
 
-    ``out`` is one uint8 buffer. Event ``m`` (an EVENT_DTYPE record,
-    ``EVENT_BYTES``) is written at byte 13 m, and ``m`` advances only if the event
-    lies inside width x height (so the buffer needs one spare event). Trigger ``k``
-    (a TRIGGER_DTYPE record) is written at the end of the buffer, the first last;
-    at the end the triggers are moved, in order, right after the events, so that
-    the caller copies the first 13 m + 10 nt bytes once and reads both from them.
+    ``out`` is one uint8 buffer of :func:`evt3_buffer_bytes` of the counts
+    :func:`evt3_bound` gives. Event ``m`` (an EVENT_DTYPE record, ``EVENT_BYTES``) is
+    written at byte 13 m, and ``m`` advances only if the event lies inside width x
+    height (so the buffer needs one spare event). Trigger ``k`` (a TRIGGER_DTYPE
+    record) is written at the end of the buffer, the first last; at the end the
+    triggers are moved, in order, right after the events, so that both are read
+    from the first 13 m + 10 nt bytes.
 
     ``state`` (see ``S_*``) carries y, time, vector base, polarity and the
     counters across calls, and holds the sensor width and height and the ns per
-    tick (few arguments: each costs time in every call from Python; uint8 arrays
-    are typed by numba's dispatcher 2-3x faster than structured ones). ``out``
-    needs :func:`evt3_buffer_bytes` of the counts :func:`evt3_bound` gives. That
-    count is skipped when it holds the worst case (12 events and one trigger per
-    word) or when ``state[S_CHECKED]`` is 1 (the caller sized it from a previous
-    refusal; the flag is cleared). If it is too short, nothing is decoded and
-    ``(-(events_bound + 1), -triggers_bound)`` is returned (the first is always
-    negative). Otherwise return the numbers of CD events and triggers written.
+    tick. Return the numbers of CD events and triggers written.
     """
     n_words = words.shape[0]
-    if state[S_CHECKED] == 0 and out.shape[0] < evt3_buffer_bytes(12 * n_words, n_words):
-        n_ev, n_trig = evt3_bound(words)
-        if out.shape[0] < evt3_buffer_bytes(n_ev, n_trig):
-            return -(n_ev + 1), -n_trig
-    state[S_CHECKED] = 0
     high_start = state[S_HIGH]
     i = 0
     if state[S_VALID] == 0:
@@ -387,89 +375,230 @@ def evt3_decode(words, state, out):
     return m, nt
 
 
+@intrinsic
+def _mulhi64(typingctx, a, b):
+    """Return the high 64 bits of the 128-bit product of two uint64 (one ``mul``)."""
+    sig = types.uint64(types.uint64, types.uint64)
+
+    def codegen(context, builder, signature, args):
+        wide = ir.IntType(128)
+        product = builder.mul(builder.zext(args[0], wide), builder.zext(args[1], wide))
+        return builder.trunc(builder.lshr(product, ir.Constant(wide, 64)), ir.IntType(64))
+    return sig, codegen
+
+
+@njit_inline
+def _divider(d):
+    """
+    Return ``(magic, s1, s2)`` that divide uint64 by ``d`` >= 1 with a multiplication.
+
+    Granlund and Montgomery (1994), "Division by invariant integers using
+    multiplication", fig. 4.1: with l = ceil(log2 d), magic = floor(2**64 (2**l - d)
+    / d) + 1, s1 = min(l, 1), s2 = max(l - 1, 0). A 64-bit division costs 10-15 ns
+    of latency per event in the encoder; this costs 2-3.
+    """
+    d = np.uint64(d)
+    one = np.uint64(1)
+    ln = 0
+    while ln < 63 and (one << np.uint64(ln)) < d:
+        ln += 1
+    if (one << np.uint64(ln)) < d:   # d > 2**63
+        ln = 64
+    rem = (one << np.uint64(ln)) - d if ln < 64 else np.uint64(0) - d   # < d
+    q = np.uint64(0)
+    for _ in range(64):   # floor(rem * 2**64 / d), bit by bit, without branches
+        top = rem >> np.uint64(63)
+        rem = rem << one
+        ge = top | np.uint64(rem >= d)
+        rem -= d * ge
+        q = (q << one) | ge
+    return q + one, np.uint64(min(ln, 1)), np.uint64(max(ln - 1, 0))
+
+
+@njit_inline
+def _div(n, magic, s1, s2):
+    """Return ``n // d`` for int64 ``n`` >= 0, with ``(magic, s1, s2)`` from :func:`_divider`."""
+    u = np.uint64(n)
+    hi = _mulhi64(magic, u)
+    return np.int64((hi + ((u - hi) >> s1)) >> s2)
+
+
 @njit
-def _emit_time(out, k, write, last_high, t_tick, have_time):
-    """Write TIME_HIGH (in steps small enough to keep wraps visible) and TIME_LOW."""
-    h = t_tick >> 12
-    if have_time == 0:
-        if write:
-            out[k] = 0x8000 | (h & 0xFFF)
+def evt3_decode_packet(data, state):
+    """
+    Decode one packet's bytes (uint8, even length) with :func:`evt3_decode`.
+
+    The output buffer is allocated here, sized by :func:`evt3_bound` (a vectorised
+    pass, 0.1 ns per word), so that one call from Python does everything: each
+    argument and each returned array costs 0.3-1 us in numba's dispatcher, as much
+    as decoding 100 words. Return ``(buffer, events, triggers)``: the records are
+    in its first ``13 events + 10 triggers`` bytes.
+    """
+    words = np.ascontiguousarray(data).view(np.uint16)
+    n_ev, n_trig = evt3_bound(words)
+    out = np.empty(evt3_buffer_bytes(n_ev, n_trig), dtype=np.uint8)
+    m, nt = evt3_decode(words, state, out)
+    return out, m, nt
+
+
+@njit
+def _bridge(out, k, last_high, h):
+    """Write TIME_HIGH words in steps of 2048 counts from ``last_high`` towards ``h``."""
+    while h - last_high >= 2048:
+        last_high += 2048
+        out[np.uint64(k)] = 0x8000 | (last_high & 0xFFF)
         k += 1
-    else:
-        while h - last_high >= 2048:
-            last_high += 2048
-            if write:
-                out[k] = 0x8000 | (last_high & 0xFFF)
-            k += 1
-        if h != last_high:
-            if write:
-                out[k] = 0x8000 | (h & 0xFFF)
-            k += 1
-    if write:
-        out[k] = 0x6000 | (t_tick & 0xFFF)
-    k += 1
-    return k, h
+    return k, last_high
+
+
+@njit_inline
+def _put_time(out, k, last_high, tick):
+    """
+    Write the words that move the time to ``tick``; return ``(k, high)``.
+
+    TIME_HIGH steps of 2048 counts bridge gaps of 2**23 ticks or more (half the
+    24-bit range), so that a decoder sees each wrap; a TIME_HIGH equal to the last
+    one is left out. The TIME_LOW is always written.
+    """
+    h = tick >> 12
+    if h != last_high:
+        if h - last_high >= 2048:
+            k, last_high = _bridge(out, k, last_high, h)
+        out[np.uint64(k)] = 0x8000 | (h & 0xFFF)
+        k += h != last_high
+    out[np.uint64(k)] = 0x6000 | (tick & 0xFFF)
+    return k + 1, h
 
 
 @njit
-def evt3_encode(x, y, p, t_tick, trig_id, trig_edge, trig_t, out, write):
+def _put_triggers(out, k, triggers, j, before, last_high, last_tick, trig_tick, div):
     """
-    Encode CD events and triggers (both sorted by time) as EVT 3.0 words.
+    Write the triggers from ``j`` on whose tick is below ``before``.
 
-    Runs of at least three events with equal time, row and polarity and strictly
-    increasing x within 12 columns become VECT_BASE_X + VECT_12. With ``write``
-    false only the word count is computed. Return the number of words.
+    ``trig_tick`` is the tick of trigger ``j``; each next trigger is checked (time
+    sorted and <= the last one, id < 16) before it is used. Return ``(k, j,
+    last_high, last_tick, trig_tick)``, with ``j`` = -1 at a bad trigger.
     """
-    n = x.shape[0]
-    m = trig_t.shape[0]
+    magic, s1, s2 = div
+    m = triggers.shape[0]
+    while trig_tick < before:
+        if trig_tick != last_tick:
+            k, last_high = _put_time(out, k, last_high, trig_tick)
+            last_tick = trig_tick
+        tr = triggers[j]
+        out[np.uint64(k)] = 0xA000 | ((np.int64(tr.id) & 0xF) << 8) | (np.int64(tr.edge) & 1)
+        k += 1
+        j += 1
+        trig_tick = np.int64(0x7FFFFFFFFFFFFFFF)
+        if j < m:
+            nxt = triggers[j]
+            if not (tr.t <= nxt.t <= triggers[m - 1].t and nxt.id <= 15):
+                return k, -1, last_high, last_tick, trig_tick
+            trig_tick = _div(nxt.t, magic, s1, s2)
+    return k, j, last_high, last_tick, trig_tick
+
+
+@njit
+def evt3_encode(events, triggers, time_mult):
+    """
+    Encode CD events and triggers (both sorted by time) as EVT 3.0 words, in one pass.
+
+    Ticks are ``t // time_mult``; a trigger goes before the events of later ticks.
+    Runs of at least three events with equal tick, row and polarity and strictly
+    increasing x within 12 columns become VECT_BASE_X + VECT_12. Polarity is 1
+    where ``p`` is not 0. The output is allocated for the worst case (4 words per
+    event, 3 per trigger and the bridging TIME_HIGH words), which holds for sorted
+    times only: so each record is checked (time sorted, >= 0 and <= the last one;
+    x, y < 2048; trigger id < 16) before any of its words is written. Return the
+    words as bytes and False, or an empty array and True at the first bad record.
+
+    The tick is only computed (by a multiplication, see :func:`_divider`) when an
+    event leaves the current tick, and a vector run is only looked for when the
+    next event shares the tick. Rare work (triggers, bridging TIME_HIGH words) is
+    in functions that are not inlined, which keeps the loop's values in registers.
+    """
+    n = events.shape[0]
+    m = triggers.shape[0]
+    big = np.int64(0x7FFFFFFFFFFFFFFF)
+    t_last = events[n - 1].t if n else np.int64(0)
+    trig_last = triggers[m - 1].t if m else np.int64(0)
+    first = min(events[0].t if n else big, triggers[0].t if m else big)
+    h_first = max(first, 0) // time_mult >> 12
+    h_last = max(t_last, trig_last, 0) // time_mult >> 12
+    out = np.empty(4 * n + 3 * m + max(h_last - h_first, 0) // 2048 + 1, dtype=np.uint16)
+    none = out[:0].view(np.uint8)
+    div = _divider(time_mult)
+    magic, s1, s2 = div
+    tick_max = (big - time_mult) // time_mult   # (tick + 1) * time_mult overflows beyond
     k = 0
-    i = 0
-    j = 0
-    last_high = np.int64(0)
+    if n + m:
+        out[0] = 0x8000 | (h_first & 0xFFF)
+        k = 1
+    last_high = h_first
     last_tick = np.int64(-1)
-    have_time = 0
+    tick_end = np.int64(0)   # the first ns after the current tick
     cur_y = np.int64(-1)
-    while i < n or j < m:
-        use_trig = j < m and (i >= n or trig_t[j] < t_tick[i])
-        tk = trig_t[j] if use_trig else t_tick[i]
-        if have_time == 0 or tk != last_tick:
-            k, last_high = _emit_time(out, k, write, last_high, tk, have_time)
-            have_time = 1
-            last_tick = tk
-        if use_trig:
-            if write:
-                out[k] = 0xA000 | ((np.int64(trig_id[j]) & 0xF) << 8) | (trig_edge[j] & 1)
-            k += 1
-            j += 1
-            continue
-        yi = np.int64(y[i])
-        if yi != cur_y:
-            if write:
-                out[k] = yi & 0x7FF
-            k += 1
-            cur_y = yi
-        base = np.int64(x[i])
-        pi = np.int64(p[i])
-        mask = 1
-        last_x = base
+    prev_t = np.int64(0)
+    j = 0
+    trig_tick = big
+    if m:
+        if not (0 <= triggers[0].t <= trig_last and triggers[0].id <= 15):
+            return none, True
+        trig_tick = _div(triggers[0].t, magic, s1, s2)
+    i = 0
+    while i < n:
+        e = events[np.uint64(i)]
+        t = e.t
+        y = np.int64(e.y)
+        base = np.int64(e.x)
+        if t < prev_t or t > t_last or (base | y) >= 2048:
+            return none, True
+        if t >= tick_end:
+            tick = _div(t, magic, s1, s2)
+            if trig_tick < tick:   # the triggers of earlier ticks go first
+                k, j, last_high, last_tick, trig_tick = _put_triggers(
+                    out, k, triggers, j, tick, last_high, last_tick, trig_tick, div)
+                if j < 0:
+                    return none, True
+            k, last_high = _put_time(out, k, last_high, tick)
+            last_tick = tick
+            tick_end = big if tick >= tick_max else (tick + 1) * time_mult
+        out[np.uint64(k)] = y   # written always, kept if the row changes
+        k += y != cur_y
+        cur_y = y
+        pol = np.int64(e.p != 0)
         q = i + 1
-        while (q < n and t_tick[q] == tk and np.int64(y[q]) == yi and np.int64(p[q]) == pi
-               and np.int64(x[q]) > last_x and np.int64(x[q]) < base + 12):
-            last_x = np.int64(x[q])
-            mask |= 1 << (last_x - base)
-            q += 1
-        if q - i >= 3:
-            if write:
-                out[k] = 0x3000 | (pi << 11) | base
-                out[k + 1] = 0x4000 | mask
-            k += 2
-            i = q
-        else:
-            if write:
-                out[k] = 0x2000 | (pi << 11) | base
-            k += 1
-            i += 1
-    return k
+        if q < n and events[np.uint64(q)].t < tick_end:
+            mask = 1
+            last_x = base
+            x_end = min(base + 12, 2048)
+            prev_t = t
+            while q < n:
+                f = events[np.uint64(q)]
+                xq = np.int64(f.x)
+                if not (prev_t <= f.t < tick_end and np.int64(f.y) == y
+                        and np.int64(f.p != 0) == pol and last_x < xq < x_end):
+                    break
+                prev_t = f.t
+                last_x = xq
+                mask |= 1 << (xq - base)
+                q += 1
+            if q - i >= 3:
+                out[np.uint64(k)] = 0x3000 | (pol << 11) | base
+                out[np.uint64(k + 1)] = 0x4000 | mask
+                k += 2
+                i = q
+                continue
+        prev_t = t
+        out[np.uint64(k)] = 0x2000 | (pol << 11) | base
+        k += 1
+        i += 1
+    if j < m:
+        k, j, last_high, last_tick, trig_tick = _put_triggers(
+            out, k, triggers, j, big, last_high, last_tick, trig_tick, div)
+        if j < 0:
+            return none, True
+    return out[:k].view(np.uint8), False
 
 
 @njit

@@ -34,9 +34,8 @@ The decoder (``_codec_kernels.evt3_decode``) goes from one ADDR_X word to the ne
 (found by a vectorised scan) and decodes the words between two of them without
 branches when they follow the common pattern (repeated TIME_HIGH, TIME_LOW,
 ADDR_Y), word by word otherwise. It writes each event straight into a byte buffer
-owned by the decoder (sized from a vectorised count of the event-bearing words when
-the packet could overflow it); the caller gets a copy of the filled part (or, for a
-large packet, the buffer itself, which the decoder then forgets).
+sized by a vectorised count of the event-bearing words, allocated in the same
+numba call; the events and triggers returned are views of that buffer.
 
 ``mono`` (ros-event-camera/event_camera_codecs, ``mono_decoder.h`` and
 ``mono_encoder.h``) packs one event in a little-endian uint64::
@@ -62,21 +61,14 @@ ENCODINGS = ('evt3', 'mono')
 _NO_TRIGGERS = np.empty(0, dtype=TRIGGER_DTYPE)
 _NO_TRIGGERS.flags.writeable = False
 EVT3_MAX_SIZE = 2048  # 11-bit addresses
-# Longer inputs are decoded in chunks, which bounds the decoder's buffer.
-EVT3_CHUNK_WORDS = 1 << 22
-# The decoder's reused buffer: room for 131072 events and 16384 triggers (1.9 MB) holds
-# the worst case (12 events and one trigger per word) of packets up to 11,262 words,
-# which need no counting pass.
-EVT3_BUFFER_EVENTS = 1 << 17
-EVT3_BUFFER_TRIGGERS = 1 << 14
-# Decoded packets of up to this many events are copied out of the buffer; larger ones
-# are handed over whole (a copy would cost more than a fresh buffer for the next call).
-EVT3_COPY_EVENTS = 1 << 14
+# Packets above this size are decoded into a buffer numpy allocates: for 4 MB and more
+# it asks for huge pages, where fresh 4 kB pages cost 1-2 us each to fault in (a
+# 1.1 M-word packet took 1.2-1.6x as long in a buffer allocated by numba).
+EVT3_LARGE_BYTES = 1 << 20
+_WORD = np.dtype('<u2')
 _U8 = np.dtype(np.uint8)
 _frombuffer = np.frombuffer
-_WORD = np.dtype('<u2')
 _EVENT_BYTES = EVENT_DTYPE.itemsize
-_TRIGGER_BYTES = TRIGGER_DTYPE.itemsize
 MONO_MAX_X = 1 << 16
 MONO_MAX_Y = 1 << 15
 
@@ -107,10 +99,8 @@ class Evt3Decoder:
 
     ``state`` is an int64 array (see ``_codec_kernels.S_*``) holding y, time, vector
     base and the counters, which carry across :meth:`decode` calls, and the width,
-    height and ns per tick. Events are decoded into a buffer owned by the decoder
-    (``_events``, grown when a packet needs more) and copied out. In tolerant mode
-    a packet of odd length loses its last byte and is counted in
-    ``truncated_packets``; otherwise it raises ``ValueError``.
+    height and ns per tick. In tolerant mode a packet of odd length loses its last
+    byte and is counted in ``truncated_packets``; otherwise it raises ``ValueError``.
     """
 
     def __init__(self, width, height, tolerant=False, time_mult_ns=1000):
@@ -126,7 +116,6 @@ class Evt3Decoder:
         self.state[_k.S_HEIGHT] = self.height
         self.state[_k.S_TIME_MULT] = self.time_mult_ns
         self.truncated_packets = 0
-        self._set_buffer(EVT3_BUFFER_EVENTS, EVT3_BUFFER_TRIGGERS)
 
     def reset(self):
         """Forget the time, address and counters (as after a camera restart)."""
@@ -166,20 +155,25 @@ class Evt3Decoder:
         owned by the caller, with times in ns.
         """
         # The common case (a 1-D uint8 array of even length, as from a message) takes
-        # as few Python steps as possible: they cost as much as decoding 1,000 words.
-        if type(data) is np.ndarray and data.dtype is _U8 and data.ndim == 1:
-            n_bytes = data.shape[0]
-            if not n_bytes & 1 and n_bytes <= 2 * EVT3_CHUNK_WORDS:
-                try:
-                    words = data.view(_WORD)
-                except ValueError:  # a strided uint8 array (view refuses it)
-                    return self._decode_any(data)
-                return self._decode_words(words)
-        return self._decode_any(data)
+        # as few Python steps as possible: each costs as much as decoding 10-50 words.
+        # A structured view() runs Python checks; frombuffer does not.
+        if type(data) is not np.ndarray or data.dtype is not _U8 or data.ndim != 1 \
+                or data.shape[0] & 1:
+            data = self._bytes(data)
+        if data.shape[0] <= EVT3_LARGE_BYTES:
+            out, m, nt = _k.evt3_decode_packet(data, self.state)
+        else:
+            words = np.ascontiguousarray(data).view(_WORD)
+            out = np.empty(_k.evt3_buffer_bytes(*_k.evt3_bound(words)), dtype=np.uint8)
+            m, nt = _k.evt3_decode(words, self.state, out)
+        if nt:
+            return (_frombuffer(out, EVENT_DTYPE, m),
+                    _frombuffer(out, TRIGGER_DTYPE, nt, m * _EVENT_BYTES))
+        return _frombuffer(out, EVENT_DTYPE, m), _NO_TRIGGERS
 
-    def _decode_any(self, data):
-        if type(data) is not np.ndarray or data.dtype is not _U8 or data.ndim != 1:
-            data = _as_bytes(data, 'evt3')
+    def _bytes(self, data):
+        """Return ``data`` as a 1-D uint8 array of even length (or raise ``ValueError``)."""
+        data = _as_bytes(data, 'evt3').reshape(-1)
         n_bytes = data.shape[0]
         if n_bytes & 1:
             if not self.tolerant:
@@ -187,45 +181,7 @@ class Evt3Decoder:
                                  'bytes, so the length must be even (truncated packet?)')
             self.truncated_packets += 1
             data = data[:-1]
-        try:
-            words = data.view(_WORD)
-        except ValueError:  # a strided uint8 array
-            words = np.ascontiguousarray(data).view(_WORD)
-        if n_bytes > 2 * EVT3_CHUNK_WORDS + 1:
-            chunk = EVT3_CHUNK_WORDS
-            parts = [self._decode_words(words[i:i + chunk])
-                     for i in range(0, words.shape[0], chunk)]
-            return (np.concatenate([p[0] for p in parts]),
-                    np.concatenate([p[1] for p in parts]))
-        return self._decode_words(words)
-
-    def _decode_words(self, words):
-        m, nt = _k.evt3_decode(words, self.state, self._buffer)
-        if m < 0:
-            self._set_buffer(max(-m - 1, 2 * self._events.shape[0]),
-                             max(-nt, self._trigger_room))
-            self.state[_k.S_CHECKED] = 1
-            m, nt = _k.evt3_decode(words, self.state, self._buffer)
-        # The kernel leaves the triggers right after the events: one byte copy holds
-        # both. (numpy copies packed structured arrays field by field, 20x slower, and
-        # a structured view() runs Python checks; frombuffer does neither.)
-        if m > EVT3_COPY_EVENTS:
-            data = self._buffer
-            events = self._events[:m]
-            self._set_buffer(EVT3_BUFFER_EVENTS, EVT3_BUFFER_TRIGGERS)
-        else:
-            data = self._buffer[:m * _EVENT_BYTES + nt * _TRIGGER_BYTES].copy()
-            events = _frombuffer(data, EVENT_DTYPE, m)
-        if nt:
-            return events, _frombuffer(data, TRIGGER_DTYPE, nt, m * _EVENT_BYTES)
-        return events, _NO_TRIGGERS
-
-    def _set_buffer(self, n_events, n_triggers):
-        """Allocate the decoding buffer: room for ``n_events`` + 1 events and the triggers."""
-        extra = -(-(n_triggers * _TRIGGER_BYTES) // _EVENT_BYTES)   # whole events
-        self._events = np.empty(n_events + 1 + extra, dtype=EVENT_DTYPE)
-        self._buffer = self._events.view(np.uint8)
-        self._trigger_room = n_triggers
+        return data
 
 
 def decode_evt3(data, width, height, decoder=None):
@@ -250,30 +206,45 @@ def encode_evt3(events, triggers=None, time_mult_ns=1000):
     (1 us ticks by default, rounded down) and written modulo 2**24; gaps of more
     than 2**23 ticks are bridged by intermediate TIME_HIGH words so that a decoder
     still counts the wraps. The packet starts with a full time and row, so it
-    decodes on its own or after earlier packets.
+    decodes on its own or after earlier packets. Polarity is ON where ``p`` is
+    not 0.
     """
-    events = _check_events(events, 'encode_evt3')
+    # The common case (contiguous arrays of the right dtypes, an int multiplier) costs
+    # a few attribute checks; the kernel checks the values as it encodes them.
+    if type(events) is not np.ndarray or events.dtype != EVENT_DTYPE or events.ndim != 1 \
+            or not events.flags.c_contiguous:
+        events = _check_events(events, 'encode_evt3')
     if triggers is None:
-        triggers = np.empty(0, dtype=TRIGGER_DTYPE)
-    if not isinstance(triggers, np.ndarray) or triggers.dtype != TRIGGER_DTYPE:
+        triggers = _NO_TRIGGERS
+    elif (type(triggers) is not np.ndarray or triggers.dtype != TRIGGER_DTYPE
+          or triggers.ndim != 1):
         raise ValueError('encode_evt3: triggers must be a TRIGGER_DTYPE array (id u1, edge i1, '
                          't i8)')
+    elif not triggers.flags.c_contiguous:
+        triggers = np.ascontiguousarray(triggers)
+    if type(time_mult_ns) is not int:
+        if not isinstance(time_mult_ns, np.integer):
+            raise ValueError(f'encode_evt3: time_mult_ns must be a positive integer, got '
+                             f'{time_mult_ns!r}')
+        time_mult_ns = int(time_mult_ns)
+    if time_mult_ns < 1:
+        raise ValueError(f'encode_evt3: time_mult_ns must be a positive integer, got '
+                         f'{time_mult_ns!r}')
+    data, bad = _k.evt3_encode(events, triggers, time_mult_ns)
+    if bad:
+        raise ValueError(_evt3_input_error(events, triggers))
+    return data
+
+
+def _evt3_input_error(events, triggers):
+    """Return what is wrong with the input the evt3 encoder refused (first problem first)."""
     for name, arr in (('events', events), ('triggers', triggers)):
         if arr.shape[0] and (np.any(np.diff(arr['t']) < 0) or arr['t'][0] < 0):
-            raise ValueError(f'encode_evt3: {name} times must be >= 0 and sorted')
+            return f'encode_evt3: {name} times must be >= 0 and sorted'
     if events.shape[0] and (events['x'].max() >= EVT3_MAX_SIZE
                             or events['y'].max() >= EVT3_MAX_SIZE):
-        raise ValueError(f'encode_evt3: x and y must be < {EVT3_MAX_SIZE} (11-bit addresses)')
-    if triggers.shape[0] and triggers['id'].max() > 15:
-        raise ValueError('encode_evt3: trigger id must be in [0, 15]')
-    tick = events['t'] // time_mult_ns
-    trig_tick = triggers['t'] // time_mult_ns
-    args = (events['x'], events['y'], events['p'], tick,
-            triggers['id'], triggers['edge'], trig_tick)
-    n = _k.evt3_encode(*args, np.empty(0, dtype=np.uint16), False)
-    out = np.empty(n, dtype='<u2')
-    _k.evt3_encode(*args, out, True)
-    return out.view(np.uint8)
+        return f'encode_evt3: x and y must be < {EVT3_MAX_SIZE} (11-bit addresses)'
+    return 'encode_evt3: trigger id must be in [0, 15]'
 
 
 def decode_mono(data, time_base_ns=0, tolerant=False):

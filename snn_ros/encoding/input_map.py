@@ -104,7 +104,8 @@ class GridInputMap:
         """
         x, y, p = self._fields(events)
         counts = np.zeros(self.n_neurons, dtype=np.int64)
-        _k.grid_counts(x, y, p, self.column, self.row, self.n_cells, self.polarity == 'separate', counts)
+        _k.grid_counts(x, y, p, self.column, self.row, self.n_cells,
+                       self.polarity == 'separate', counts)
         out = counts.astype(np.float64)
         if self.normalise == 'pixels':
             out /= np.tile(self.pixels_per_cell, self.n_neurons // self.n_cells)

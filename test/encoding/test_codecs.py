@@ -198,33 +198,34 @@ def test_bad_input_errors_and_tolerant_counts():
         mono.decode('mono', data, 10, 10)
 
 
-def test_long_inputs_are_decoded_in_chunks(monkeypatch):
+@pytest.mark.parametrize('large_bytes', [1 << 20, 100])
+def test_large_and_small_packets_match_naive_and_belong_to_the_caller(monkeypatch, large_bytes):
+    # Packets above EVT3_LARGE_BYTES are decoded into a buffer numpy allocates.
     import snn_ros.encoding.codecs as codecs
-    rng = np.random.default_rng(8)
-    stream = random_stream(rng, 5000).tobytes()
-    whole = Evt3Decoder(500, 400).decode(stream)
-    monkeypatch.setattr(codecs, 'EVT3_CHUNK_WORDS', 333)
-    chunked = Evt3Decoder(500, 400).decode(stream)
-    assert np.array_equal(whole[0], chunked[0]) and np.array_equal(whole[1], chunked[1])
-
-
-def test_buffers_grow_and_large_packets_are_handed_over(monkeypatch):
-    import snn_ros.encoding.codecs as codecs
+    monkeypatch.setattr(codecs, 'EVT3_LARGE_BYTES', large_bytes)
     rng = np.random.default_rng(11)
     stream = random_stream(rng, 4000)
     ref = naive.NaiveEvt3(500, 400)
     ref_ev, ref_tr = ref.decode(stream.tobytes())
-    monkeypatch.setattr(codecs, 'EVT3_BUFFER_EVENTS', 3)
-    monkeypatch.setattr(codecs, 'EVT3_BUFFER_TRIGGERS', 1)
-    monkeypatch.setattr(codecs, 'EVT3_COPY_EVENTS', 40)
     dec = Evt3Decoder(500, 400)
-    parts = [dec.decode(p.tobytes()) for p in np.split(stream, [5, 300, 310, 2000, 2010])]
+    parts = [dec.decode(p.view(np.uint8)) for p in np.split(stream, [5, 30, 300, 310, 2000])]
+    copies = [(ev.copy(), tr.copy()) for ev, tr in parts]
+    dec.decode(stream.view(np.uint8))
+    for (ev, tr), (ev0, tr0) in zip(parts, copies):   # later calls leave them alone
+        assert np.array_equal(ev, ev0) and np.array_equal(tr, tr0)
+        assert ev.flags.writeable and (tr.flags.writeable or len(tr) == 0)
     assert np.concatenate([p[0] for p in parts]).tolist() == ref_ev.tolist()
     assert np.concatenate([p[1] for p in parts]).tolist() == ref_tr.tolist()
-    # Up to 40 events are copied out of the buffer (a uint8 copy), more are handed over.
-    assert [len(p[0]) > 40 for p in parts] == [False] * 5 + [True]
-    assert [p[0].base.dtype == np.uint8 for p in parts] == [True] * 5 + [False]
-    assert len(parts[3][0]) > 3 and len(parts[3][1]) > 1   # both buffers had to grow
+
+
+def test_any_byte_container_and_strided_arrays_decode_alike():
+    stream = camera_like_stream(np.random.default_rng(12), 500)
+    ref_ev, ref_tr = naive.NaiveEvt3(640, 480).decode(stream.tobytes())
+    doubled = np.repeat(stream.view(np.uint8), 2)[::2]   # a strided uint8 view
+    for data in (stream.tobytes(), bytearray(stream.tobytes()), stream.view(np.uint8),
+                 doubled, stream.view(np.uint8).reshape(2, -1), memoryview(stream.tobytes())):
+        ev, tr = Evt3Decoder(640, 480).decode(data)
+        assert ev.tolist() == ref_ev.tolist() and tr.tolist() == ref_tr.tolist()
 
 
 def test_thousands_of_wraps_in_one_packet():
@@ -310,3 +311,136 @@ def test_kernel_record_layouts_match_the_dtypes():
     assert [EVENT_DTYPE.fields[f][1] for f in 'xypt'] == [0, 2, 4, 5]
     assert [TRIGGER_DTYPE.fields[f][1] for f in ('id', 'edge', 't')] == [0, 1, 2]
     assert all(EVENT_DTYPE[f].byteorder in '<|=' for f in 'xypt')
+
+
+def events_of(rows):
+    """Return an EVENT_DTYPE array of (x, y, p, t) rows."""
+    return np.array([tuple(r) for r in rows], dtype=EVENT_DTYPE).reshape(-1)
+
+
+def triggers_of(rows):
+    return np.array([tuple(r) for r in rows], dtype=TRIGGER_DTYPE).reshape(-1)
+
+
+def crowded_events(rng, n, n_ticks, x_max, rows, tick_ns):
+    """Events on few ticks, rows and columns, sorted by (t, y, p, x): vector runs."""
+    ev = np.empty(n, dtype=EVENT_DTYPE)
+    ev['t'] = (rng.integers(0, n_ticks, n) * tick_ns
+               + (rng.random(n) < 0.3) * rng.integers(0, 1000, n) % tick_ns)
+    ev['y'] = rng.integers(0, rows, n)
+    ev['p'] = rng.integers(0, 2, n)
+    ev['x'] = rng.integers(0, x_max, n)
+    return ev[np.lexsort((ev['x'], ev['p'], ev['y'], ev['t']))]
+
+
+ENCODER_EDGE_CASES = {
+    'empty': (events_of([]), triggers_of([])),
+    'one event': (events_of([(5, 6, 1, 777_777)]), triggers_of([])),
+    'one event at 0': (events_of([(0, 0, 0, 0)]), triggers_of([])),
+    'only triggers': (events_of([]), triggers_of([(0, 1, 5), (15, 0, 5000), (3, 1, 1 << 40)])),
+    # Jumps of 2**23 ticks and more (the 24-bit counter wraps every 2**24 us).
+    'time jumps': (events_of([(k, 3, k % 2, t * 1000) for k, t in enumerate(
+        [0, 1, 1 << 23, (1 << 23) + 4095, (1 << 24) + 5, 1 << 30, (1 << 30) + 4096,
+         1 << 40, (1 << 40) + (1 << 23) + 1])]), triggers_of([(2, 1, (1 << 35) * 1000)])),
+    # One time, one row: x runs (vectors), runs cut by 12 columns, by a repeated or
+    # decreasing x, by the polarity, and the last columns of the sensor.
+    'shared time': (events_of(
+        [(x, 4, 1, 9000) for x in (0, 1, 2, 5, 11, 12, 13, 13, 14, 30, 29, 31, 33)]
+        + [(x, 4, 0, 9000) for x in (40, 41)] + [(x, 4, 1, 9000) for x in (42, 43, 44)]
+        + [(x, 5, 1, 9000) for x in range(2036, 2048)]), triggers_of([(1, 1, 9000)])),
+    'triggers between events': (events_of([(1, 1, 1, 1000), (2, 1, 1, 1999), (3, 1, 1, 2000)]),
+                                triggers_of([(0, 1, 0), (1, 0, 1000), (2, 1, 1500),
+                                             (3, 1, 2500), (4, 0, 10 ** 9)])),
+    'int64 limit': (events_of([(1, 2, 1, 2**63 - 2000), (2, 2, 1, 2**63 - 1500),
+                               (3, 2, 1, 2**63 - 1)]), triggers_of([])),
+}
+
+
+@pytest.mark.parametrize('case', sorted(ENCODER_EDGE_CASES))
+@pytest.mark.parametrize('time_mult_ns', [1, 7, 1000])
+def test_evt3_encoder_matches_naive_on_edge_cases(case, time_mult_ns):
+    ev, tr = ENCODER_EDGE_CASES[case]
+    if case == 'time jumps':   # the same jumps in ticks (the naive twin writes each word)
+        ev, tr = ev.copy(), tr.copy()
+        ev['t'] = ev['t'] // 1000 * time_mult_ns
+        tr['t'] = tr['t'] // 1000 * time_mult_ns
+    data = encode_evt3(ev, tr, time_mult_ns=time_mult_ns)
+    assert data.dtype == np.uint8
+    assert data.tobytes() == naive.encode_evt3(ev, tr, time_mult_ns).tobytes()
+    out_ev, out_tr = Evt3Decoder(2048, 2048, time_mult_ns=time_mult_ns).decode(data)
+    assert len(out_ev) == len(ev) and len(out_tr) == len(tr)
+    if time_mult_ns == 1000 and case != 'int64 limit':   # times below 2**24 us wraps
+        ticks = ev['t'] // 1000 * 1000
+        assert sorted(out_ev['t'].tolist()) == sorted(ticks.tolist())
+
+
+def test_evt3_encoder_vectors_and_wraps():
+    ev, _ = ENCODER_EDGE_CASES['shared time']
+    w = encode_evt3(ev).view('<u2')
+    assert (w >> 12 == 0x4).sum() == (w >> 12 == 0x3).sum() == 4
+    ev, _ = ENCODER_EDGE_CASES['time jumps']
+    dec = Evt3Decoder(64, 64)
+    out, _ = dec.decode(encode_evt3(ev))
+    assert out['t'].tolist() == ev['t'].tolist() and dec.wraps == (1 << 40) >> 24
+
+
+@pytest.mark.parametrize('seed', range(6))
+def test_evt3_encoder_matches_naive_on_crowded_and_random_streams(seed):
+    rng = np.random.default_rng(seed)
+    ev = crowded_events(rng, int(rng.integers(1, 3000)), int(rng.integers(1, 30)),
+                        int(rng.choice([3, 14, 40, 2048])), int(rng.integers(1, 5)),
+                        int(rng.choice([1, 700, 1000, 4_096_000])))
+    n_tr = int(rng.integers(0, 20))
+    tr = np.zeros(n_tr, dtype=TRIGGER_DTYPE)
+    candidates = np.concatenate([ev['t'], rng.integers(0, ev['t'][-1] + 2, n_tr)])
+    tr['t'] = np.sort(rng.choice(candidates, n_tr))
+    tr['id'] = rng.integers(0, 16, n_tr)
+    tr['edge'] = rng.integers(-1, 2, n_tr)
+    ev['p'][::7] = rng.integers(-128, 128, ev[::7].shape[0])   # p != 0 is ON
+    for mult in (1, 1000):
+        assert (encode_evt3(ev, tr, time_mult_ns=mult).tobytes()
+                == naive.encode_evt3(ev, tr, mult).tobytes())
+    ev = random_events(rng, 3000)
+    assert encode_evt3(ev).tobytes() == naive.encode_evt3(ev, tr[:0]).tobytes()
+    # A strided view is copied first; the bytes are the same.
+    assert encode_evt3(ev[::2]).tobytes() == naive.encode_evt3(ev[::2], tr[:0]).tobytes()
+
+
+@pytest.mark.parametrize('bad, match', [
+    # The kernel checks each record as it goes; the message is the first of the rules.
+    (lambda ev, tr: ev['t'].__setitem__(5, ev['t'][4] - 1), 'events times'),
+    (lambda ev, tr: ev['t'].__setitem__(0, -1), 'events times'),
+    (lambda ev, tr: ev['t'].__setitem__(slice(10, 13), [10_000, 10_999, 10_500]), 'events times'),
+    (lambda ev, tr: ev['t'].__setitem__(-1, ev['t'][-2] - 1), 'events times'),
+    (lambda ev, tr: tr['t'].__setitem__(2, tr['t'][1] - 1), 'triggers times'),
+    (lambda ev, tr: tr['t'].__setitem__(0, -5), 'triggers times'),
+    (lambda ev, tr: ev['x'].__setitem__(7, 2048), 'x and y'),
+    (lambda ev, tr: ev['y'].__setitem__(-1, 4000), 'x and y'),
+    # x beyond 2047 inside a vector run (same time, row and polarity).
+    (lambda ev, tr: ev.__setitem__(slice(20, 23), events_of(
+        [(2045, 1, 1, 20_000), (2046, 1, 1, 20_000), (2050, 1, 1, 20_000)])), 'x and y'),
+    (lambda ev, tr: tr['id'].__setitem__(-1, 16), 'trigger id'),
+    (lambda ev, tr: (tr['id'].__setitem__(0, 99), ev['x'].__setitem__(3, 5000)), 'x and y'),
+])
+def test_evt3_encoder_refuses_bad_records(bad, match):
+    ev = np.zeros(40, dtype=EVENT_DTYPE)
+    ev['t'] = np.arange(40) * 1000
+    ev['t'][20:23] = 20_000
+    tr = np.zeros(4, dtype=TRIGGER_DTYPE)
+    tr['t'] = [0, 3000, 3000, 50_000]
+    bad(ev, tr)
+    with pytest.raises(ValueError, match=match):
+        encode_evt3(ev, tr)
+
+
+def test_evt3_encoder_argument_errors():
+    ev = np.zeros(3, dtype=EVENT_DTYPE)
+    for events in (np.zeros(3, 'u8'), [1, 2], np.zeros((2, 2), dtype=EVENT_DTYPE)):
+        with pytest.raises(ValueError, match='1-D EVENT_DTYPE'):
+            encode_evt3(events)
+    with pytest.raises(ValueError, match='TRIGGER_DTYPE'):
+        encode_evt3(ev, np.zeros(2))
+    for mult in (0, -1000, 1000.0):
+        with pytest.raises(ValueError, match='time_mult_ns'):
+            encode_evt3(ev, time_mult_ns=mult)
+    assert encode_evt3(ev, time_mult_ns=np.int32(1000)).tobytes() == encode_evt3(ev).tobytes()

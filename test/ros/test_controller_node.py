@@ -229,7 +229,7 @@ def test_sigkill_then_restart_resumes_from_the_checkpoint(probe, processes, tmp_
 
 @pytest.mark.ros
 def test_camera_input_feeds_the_emulators_events(probe, processes, tmp_path):
-    """``input:=camera``: frames in, the DVS emulated in the node, Twist out; bad frames counted."""
+    """``input:=camera``: frames in, the DVS emulated in the node, Twist out; bad frame counted."""
     world = World()
     driver = PurePursuit(world, speed_mps=0.5, lookahead_m=0.6, weave_m=0.1)
     frames = [world.step(*driver.command()).image.copy() for _ in range(12)]
@@ -265,7 +265,7 @@ def test_camera_input_feeds_the_emulators_events(probe, processes, tmp_path):
     expected = sum(emulator.step(f, t).shape[0] for f, t in zip(frames, stamps))
     assert expected > 10_000
     probe.wait_for(lambda: int(counters().get('events_in', 0)) - base >= expected, 20,
-                   'all the frames\' events counted')
+                   "all the frames' events counted")
     assert int(counters()['events_in']) - base == expected
     assert int(counters()['dropped_bad_images']) == 1
     assert any(c.linear.x != 0.0 for c in cmds)
