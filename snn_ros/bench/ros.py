@@ -24,6 +24,7 @@ taken, events dropped for capacity and the processing lag at the start and end
 of the run (a lag that grows means the controller does not keep up).
 """
 
+import gc
 import json
 import os
 
@@ -252,6 +253,7 @@ def run(args):
             rclpy.spin_once(node, timeout_sec=0.1)
         frames = _frames(64)
         stream = {'sensor_ns': 1_000_000_000, 'seq': 0}
+        gc.freeze()  # as the nodes do (snn_ros/ros/spin.py): no full collections mid-run
         for kind, rate, setup in SCENARIOS:
             probe.diagnostics.clear()
             if kind == 'image':

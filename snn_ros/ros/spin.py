@@ -5,6 +5,7 @@ A node whose construction fails on a bad parameter or configuration file logs th
 reason and exits with status 2, so ``ros2 launch`` shows why it did not start.
 """
 
+import gc
 import sys
 
 import rclpy
@@ -17,6 +18,10 @@ def run(node_class, args=None):
     node = None
     try:
         node = node_class()
+        # The objects of start-up (modules, compiled kernels: some 130,000) live as long
+        # as the node; a full collection scanning them took 30-70 ms, a latency spike at
+        # any message. Frozen, later collections scan only what comes after.
+        gc.freeze()
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
