@@ -31,11 +31,13 @@ used by ros-event-camera/event_camera_codecs). Times are returned in ns (us x 10
 CD events outside the sensor's width x height are dropped and counted.
 
 The decoder (``_codec_kernels.evt3_decode``) goes from one ADDR_X word to the next
-(found by a vectorised scan) and decodes the words between two of them without
-branches when they follow the common pattern (repeated TIME_HIGH, TIME_LOW,
-ADDR_Y), word by word otherwise. It writes each event straight into a byte buffer
-sized by a vectorised count of the event-bearing words, allocated in the same
-numba call; the events and triggers returned are views of that buffer.
+(found in bit masks of the word types, 64 words at a time, from vector compares).
+An event after the common pattern (repeated TIME_HIGH, TIME_LOW, ADDR_Y) is decoded
+without branches; the y and time of the others are the last ADDR_Y and TIME_LOW
+before them, and the rarer words go word by word. It writes each event straight
+into a byte buffer sized by a vectorised count of the event-bearing words,
+allocated in the same numba call; the events and triggers returned are views of
+that buffer.
 
 ``mono`` (ros-event-camera/event_camera_codecs, ``mono_decoder.h`` and
 ``mono_encoder.h``) packs one event in a little-endian uint64::
@@ -68,6 +70,8 @@ EVT3_LARGE_BYTES = 1 << 20
 _WORD = np.dtype('<u2')
 _U8 = np.dtype(np.uint8)
 _frombuffer = np.frombuffer
+_NDARRAY = np.ndarray
+_decode_packet = _k.evt3_decode_packet
 _EVENT_BYTES = EVENT_DTYPE.itemsize
 MONO_MAX_X = 1 << 16
 MONO_MAX_Y = 1 << 15
@@ -157,11 +161,11 @@ class Evt3Decoder:
         # The common case (a 1-D uint8 array of even length, as from a message) takes
         # as few Python steps as possible: each costs as much as decoding 10-50 words.
         # A structured view() runs Python checks; frombuffer does not.
-        if type(data) is not np.ndarray or data.dtype is not _U8 or data.ndim != 1 \
-                or data.shape[0] & 1:
+        if type(data) is not _NDARRAY or data.dtype is not _U8 or data.ndim != 1 \
+                or len(data) & 1:
             data = self._bytes(data)
-        if data.shape[0] <= EVT3_LARGE_BYTES:
-            out, m, nt = _k.evt3_decode_packet(data, self.state)
+        if len(data) <= EVT3_LARGE_BYTES:
+            out, m, nt = _decode_packet(data, self.state)
         else:
             words = np.ascontiguousarray(data).view(_WORD)
             out = np.empty(_k.evt3_buffer_bytes(*_k.evt3_bound(words)), dtype=np.uint8)
