@@ -116,11 +116,13 @@ L_IPTR = 8       # offset of its indptr rows (as J_IPTR)
 L_NPRE = 9       # size of the presynaptic group
 L_NCOLS = 10
 
-# Columns of ``rule_tab`` (float64): the 23 fields of ``_plasticity_kernels.Rule`` in
-# order (booleans as 0/1), then the short-term depression parameters.
-R_U = 23         # Tsodyks-Markram use fraction U
-R_KREC = 24      # 1 / tau_rec [1/ns]
-R_NCOLS = 25
+# Columns of ``rule_tab`` (float64): the 28 fields of ``_plasticity_kernels.Rule`` in
+# order (booleans as 0/1, decay table rows as whole numbers), then the short-term
+# depression parameters.
+R_LEARNING = 22  # the Rule's ``learning`` flag
+R_U = 28         # Tsodyks-Markram use fraction U
+R_KREC = 29      # 1 / tau_rec [1/ns]
+R_NCOLS = 30
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -514,7 +516,7 @@ def integrate_window(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, w
     cap = em_src.shape[0]
     n_pl = pl[0].shape[0]
     (pl_tab, rule_tab, pw, pc, ptl, psp, px, pt, h_t, h_k, h_r, h_n, lost, d_t, d_v, d_n,
-     post_ch, pdel) = pl[:18]
+     post_ch, pdec) = pl[:18]
     n_drv = drv_nodes.shape[0]
     n_nodes = st.shape[0]
     n_ev = 0
@@ -542,12 +544,12 @@ def integrate_window(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, w
                             for q in range(s0 + off, s1 + off):
                                 weight[q - off] = np.float32(pw[q] * eff)
                         else:
-                            rule = make_rule(rule_tab[pp])
+                            rule = make_rule(rule_tab, pp)
                             lost[0] += plk.update_row(j, s0 + off, s1 + off, t_e, True, True,
-                                                      psp, pdel[pp:pp + 1], post_ch, pw, pc,
-                                                      ptl, px, pt, h_t, h_k, h_r, h_n, d_t,
-                                                      d_v, d_n, rule, pw, pw)
-                            plk.pre_spike(j, t_e, px, pt, rule)
+                                                      psp, psp, pl_tab[pp, L_D], post_ch, pw,
+                                                      pc, ptl, px, pt, h_t, h_k, h_r, h_n, d_t,
+                                                      d_v, d_n, rule, pdec, pw, pw)
+                            plk.pre_spike(j, t_e, px, pt, rule, pdec)
                             for q in range(s0 + off, s1 + off):
                                 weight[q - off] = np.float32(effective(np.float64(pw[q]),
                                                                        rule))
@@ -1376,11 +1378,15 @@ def run_window_loop_mt(t_end, meta, gint, par, dtab, zig, node_group, st, rng, l
 
 
 @njit_inline
-def make_rule(r):
-    """Return the ``_plasticity_kernels.Rule`` stored in a row of ``rule_tab``."""
-    return plk.Rule(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11],
-                    r[12], r[13], r[14], r[15], r[16], r[17], r[18] != 0.0, r[19] != 0.0,
-                    r[20] != 0.0, r[21] != 0.0, r[22] != 0.0)
+def make_rule(rule_tab, pp):
+    """Return the ``_plasticity_kernels.Rule`` stored in row ``pp`` of ``rule_tab``."""
+    r = rule_tab
+    return plk.Rule(r[pp, 0], r[pp, 1], r[pp, 2], r[pp, 3], r[pp, 4], r[pp, 5], r[pp, 6],
+                    r[pp, 7], r[pp, 8], r[pp, 9], r[pp, 10], r[pp, 11], r[pp, 12], r[pp, 13],
+                    r[pp, 14], r[pp, 15], r[pp, 16], r[pp, 17], r[pp, 18] != 0.0,
+                    r[pp, 19] != 0.0, r[pp, 20] != 0.0, r[pp, 21] != 0.0, r[pp, 22] != 0.0,
+                    np.int64(r[pp, 23]), np.int64(r[pp, 24]), np.int64(r[pp, 25]),
+                    np.int64(r[pp, 26]), np.int64(r[pp, 27]))
 
 
 @njit_inline
@@ -1424,7 +1430,7 @@ def plastic_rows(r0, r1, sel, k, q_t, q_src, q_s0, q_s1, weight, pl, update):
     ``update``), or 1 when two entries share a row (without).
     """
     (pl_tab, rule_tab, pw, pc, ptl, psp, px, pt, h_t, h_k, h_r, h_n, lost, d_t, d_v, d_n,
-     post_ch, pdel) = pl[:18]
+     post_ch, pdec) = pl[:18]
     mark = pl[23]
     stamp = mark[-1] + 1
     if not update:
@@ -1450,11 +1456,11 @@ def plastic_rows(r0, r1, sel, k, q_t, q_src, q_s0, q_s1, weight, pl, update):
             for q in range(s0 + off, s1 + off):
                 weight[q - off] = np.float32(pw[q] * eff)
             continue
-        rule = make_rule(rule_tab[pp])
-        n_lost += plk.update_row(j, s0 + off, s1 + off, t_e, True, True, psp, pdel[pp:pp + 1],
-                                 post_ch, pw, pc, ptl, px, pt, h_t, h_k, h_r, h_n, d_t, d_v,
-                                 d_n, rule, pw, pw)
-        plk.pre_spike(j, t_e, px, pt, rule)
+        rule = make_rule(rule_tab, pp)
+        n_lost += plk.update_row(j, s0 + off, s1 + off, t_e, True, True, psp, psp,
+                                 pl_tab[pp, L_D], post_ch, pw, pc, ptl, px, pt, h_t, h_k, h_r,
+                                 h_n, d_t, d_v, d_n, rule, pdec, pw, pw)
+        plk.pre_spike(j, t_e, px, pt, rule, pdec)
         for q in range(s0 + off, s1 + off):
             weight[q - off] = np.float32(effective(np.float64(pw[q]), rule))
     return n_lost
@@ -1472,7 +1478,7 @@ def plastic_posts(em_n, order, em_src, em_t, b, indptr, pl):
     a spike its history dropped.
     """
     (pl_tab, rule_tab, pw, pc, ptl, psp, px, pt, h_t, h_k, h_r, h_n, lost, d_t, d_v, d_n,
-     post_ch, pdel) = pl[:18]
+     post_ch, pdec) = pl[:18]
     hp_ptr, hp_row, hp_pp, ix_ptr, ix_syn = pl[18], pl[19], pl[20], pl[21], pl[22]
     half = h_t.shape[1] // 2
     mask = h_t.shape[1] - 1
@@ -1481,8 +1487,8 @@ def plastic_posts(em_n, order, em_src, em_t, b, indptr, pl):
         for m in range(hp_ptr[src], hp_ptr[src + 1]):
             pp = hp_pp[m]
             i = hp_row[m]
-            rule = make_rule(rule_tab[pp])
-            plk.post_spike(i, em_t[order[r]], h_t, h_k, h_r, h_n, rule)
+            rule = make_rule(rule_tab, pp)
+            plk.post_spike(i, em_t[order[r]], h_t, h_k, h_r, h_n, rule, pdec)
             n = h_n[i]
             if half == 0 or n % half != 0 or n < h_t.shape[1]:
                 continue
@@ -1506,9 +1512,8 @@ def plastic_posts(em_n, order, em_src, em_t, b, indptr, pl):
                     else:
                         hi = mid - 1
                 lost[0] += plk.update_row(pl_tab[pp, L_XOFF] + lo, q, q + 1, t_to, False, True,
-                                          psp, pdel[pp:pp + 1], post_ch, pw, pc, ptl, px, pt,
-                                          h_t, h_k, h_r, h_n, d_t, d_v, d_n, rule, pw[:0],
-                                          pw[:0])
+                                          psp, psp, d, post_ch, pw, pc, ptl, px, pt, h_t, h_k,
+                                          h_r, h_n, d_t, d_v, d_n, rule, pdec, pw, pw)
 
 
 @njit
@@ -1521,10 +1526,11 @@ def plastic_flush(pp, t, commit, out_w, out_c, indptr, pl):
     entries of synapses left alone get their stored values).
     """
     (pl_tab, rule_tab, pw, pc, ptl, psp, px, pt, h_t, h_k, h_r, h_n, lost, d_t, d_v, d_n,
-     post_ch, pdel) = pl[:18]
+     post_ch, pdec) = pl[:18]
     if pl_tab[pp, L_KIND] == 1:
         return
-    rule = make_rule(rule_tab[pp])
+    rule = make_rule(rule_tab, pp)
+    d = pl_tab[pp, L_D]
     off = pl_tab[pp, L_POFF] - pl_tab[pp, L_SYN0]
     base = pl_tab[pp, L_IPTR]
     x0 = pl_tab[pp, L_XOFF]
@@ -1536,16 +1542,16 @@ def plastic_flush(pp, t, commit, out_w, out_c, indptr, pl):
                     out_w[q] = pw[q]
                     out_c[q] = pc[q] if rule.rstdp else 0.0
                 continue
-            lost[0] += plk.update_row(x0 + jl, q, q + 1, t, False, commit, psp,
-                                      pdel[pp:pp + 1], post_ch, pw, pc, ptl, px, pt, h_t, h_k,
-                                      h_r, h_n, d_t, d_v, d_n, rule, out_w, out_c)
+            lost[0] += plk.update_row(x0 + jl, q, q + 1, t, False, commit, psp, psp, d,
+                                      post_ch, pw, pc, ptl, px, pt, h_t, h_k, h_r, h_n, d_t,
+                                      d_v, d_n, rule, pdec, out_w, out_c)
 
 
 @njit
 def plastic_write_weights(pp, w_src, weight, pl):
     """Write the transmitted weights of plastic projection ``pp`` (from ``w_src``)."""
     pl_tab, rule_tab = pl[0], pl[1]
-    rule = make_rule(rule_tab[pp])
+    rule = make_rule(rule_tab, pp)
     off = pl_tab[pp, L_POFF] - pl_tab[pp, L_SYN0]
     s0 = pl_tab[pp, L_SYN0]
     for s in range(s0, s0 + pl_tab[pp, L_N]):

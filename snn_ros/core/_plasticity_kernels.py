@@ -10,12 +10,12 @@ spike is seen at the synapse at its emission time, a postsynaptic spike at
 
 What an engine calls, from inside its own njit code:
 
-- ``post_spike(i, t, h_t, h_k, h_r, h_n, rule)`` when postsynaptic neuron ``i``
-  fires at ``t`` (in time order per neuron);
+- ``post_spike(i, t, h_t, h_k, h_r, h_n, rule, dec)`` when postsynaptic neuron
+  ``i`` fires at ``t`` (in time order per neuron);
 - ``update_row(j, lo, hi, t, True, True, ...)`` once per spike of presynaptic
   neuron ``j`` emitted at ``t`` and per plastic projection, over its CSR row
-  ``[lo, hi)``, then ``pre_spike(j, t, x_pre, t_pre, rule)``; the weights of
-  the row are then current and are the ones to deliver;
+  ``[lo, hi)``, then ``pre_spike(j, t, x_pre, t_pre, rule, dec)``; the weights
+  of the row are then current and are the ones to deliver;
 - ``reward_spike(ch, t, amount, d_t, d_v, d_n, rule)`` for reward input;
 - ``update_row(j, lo, hi, t, False, True, ...)`` over every row to bring all
   synapses up to ``t`` (flush) before reading, saving or normalising weights.
@@ -23,7 +23,12 @@ What an engine calls, from inside its own njit code:
 The hot kernels take the state arrays one by one rather than as the NamedTuples
 below: numba reference-counts arrays taken out of tuples inside inlined code,
 and those atomic operations cost more than the rule. Callers unpack the tuples
-once, outside their loops.
+once, outside their loops, and pass no array views (a view is an atomic
+reference count too).
+
+Per-event decays come from tables (``decay_tables``, ``_cells``): every interval
+there is a whole number of ns, and a table product costs a third of ``exp`` at a
+relative error below 6e-16. Per-reward kernels use ``exp``.
 """
 
 import math
@@ -37,6 +42,8 @@ from snn_ros.core.jit import njit, njit_inline
 #: Compile-time constants: "no spike yet" and "no more events" times [ns].
 _NO_SPIKE = -9223372036854775808
 _NEVER = 9223372036854775807
+#: Intervals below 2**33 ns (8.6 s) decay by table, in three levels of 2**11 entries.
+_DECAY_SPAN = 8589934592
 
 
 class Rule(NamedTuple):
@@ -45,7 +52,9 @@ class Rule(NamedTuple):
 
     Rates ``k_*`` are inverse time constants [1/ns] so that kernels multiply and
     never divide (a division brings a zero check whose raise path keeps numba
-    from pruning reference counts in the hot loop).
+    from pruning reference counts in the hot loop). ``g_*`` are the rows of the
+    decay table (``decay_tables``) of ``k_plus``, ``k_minus``, ``k_rate``,
+    ``k_c`` and ``k_d``.
     """
 
     a_plus: float
@@ -71,6 +80,11 @@ class Rule(NamedTuple):
     rstdp: bool
     resource: bool
     learning: bool
+    g_plus: int
+    g_minus: int
+    g_rate: int
+    g_c: int
+    g_d: int
 
 
 class PlasticState(NamedTuple):
@@ -125,6 +139,35 @@ class Dopamine(NamedTuple):
     n: np.ndarray
 
 
+def decay_tables(rates):
+    """
+    Return the decay table of ``rates`` [1/ns]: row ``g`` gives exp(-d rates[g]), d in ns.
+
+    Shape (len(rates), 3 * 2048): ``exp(-d k) = hi[d >> 22] * mid[(d >> 11) & 2047]
+    * lo[d & 2047]`` for 0 <= d < 2**33, three values of ``exp`` on whole ns, so
+    that a plastic event's intervals (up to seconds: the time since a reward or
+    a postsynaptic spike) need no ``exp``.
+    """
+    step = np.arange(2048, dtype=np.float64)
+    k = np.asarray(rates, dtype=np.float64)[:, None]
+    return np.concatenate([np.exp(-step * 4194304.0 * k), np.exp(-step * 2048.0 * k),
+                           np.exp(-step * k)], axis=1)
+
+
+@njit_inline
+def _cells(d):
+    """
+    Return the columns of an int64 interval ``d`` [ns] in a decay table ((-1, 0, 0): none).
+
+    exp(-d k) is then ``dec[g, a] * dec[g, b] * dec[g, c]`` when ``a >= 0``, else
+    ``exp``. The lookup is written out at each use: a helper taking the table
+    (an array) would cost numba reference counting per call, more than ``exp``.
+    """
+    if 0 <= d < _DECAY_SPAN:
+        return d >> 22, 2048 + ((d >> 11) & 2047), 4096 + (d & 2047)
+    return -1, 0, 0
+
+
 @njit_inline
 def _clip(w, rule):
     if rule.resource:
@@ -168,36 +211,36 @@ def _ltp_rate_factor(r, rule):
 
 
 @njit_inline
-def update_row(j, lo, hi, t, depress, commit, syn_post, d_dend, post_ch, w_a, c_a, tl_a,
-               x_pre, t_pre, h_t, h_k, h_r, h_n, d_t, d_v, d_n, rule, out_w, out_c):
+def update_row(j, lo, hi, t, depress, commit, syn_post, d_dend, d_fix, post_ch, w_a, c_a,
+               tl_a, x_pre, t_pre, h_t, h_k, h_r, h_n, d_t, d_v, d_n, rule, dec, out_w, out_c):
     """
     Bring the synapses ``lo <= q < hi`` of presynaptic neuron ``j`` up to time ``t``.
 
     This is the per-event kernel: the engine calls it once per presynaptic spike
     and plastic projection, over the CSR row of ``j`` (``depress=True``,
     ``commit=True``), then ``pre_spike``. For each synapse ``q`` (post
-    ``i = syn_post[q]``, dendritic delay ``d_dend[q]``, or ``d_dend[0]`` when
-    ``d_dend`` has one entry, reward channel ``post_ch[i]``) it applies the
-    potentiation of every postsynaptic spike seen at the synapse in
-    (t_last, t], integrates the reward term (R-STDP), and with ``depress``
-    applies the depression of a presynaptic spike at ``t``. With ``commit`` the
-    state arrays are updated, otherwise ``out_w[q]``, ``out_c[q]`` receive the
-    values (a read-only probe). Returns how many synapses needed postsynaptic
-    spikes that had left the ring buffer (0 when the history is long enough).
+    ``i = syn_post[q]``, dendritic delay ``d_fix``, or ``d_dend[q]`` when
+    ``d_fix < 0``, reward channel ``post_ch[i]``) it applies the potentiation
+    of every postsynaptic spike seen at the synapse in (t_last, t], integrates
+    the reward term (R-STDP), and with ``depress`` applies the depression of a
+    presynaptic spike at ``t``. With ``commit`` the state arrays are updated,
+    otherwise ``out_w[q]``, ``out_c[q]`` receive the values (a read-only
+    probe). ``dec`` is the rule's decay table. Returns how many synapses needed
+    postsynaptic spikes that had left the ring buffer (0 when the history is
+    long enough).
 
     Everything is written out in this one loop on purpose: numba inserts
     reference counting around array arguments of inlined helpers, which costs
     more than the rule itself per event.
     """
     mask = h_t.shape[1] - 1
-    uniform = d_dend.shape[0] == 1
     lost = 0
     x_last = x_pre[j]
     t_x = t_pre[j]
     has_pre = t_x != _NO_SPIKE
     for q in range(lo, hi):
         i = syn_post[q]
-        d = d_dend[0] if uniform else d_dend[q]
+        d = d_fix if d_fix >= 0 else d_dend[q]
         t0 = tl_a[q]
         w = float(w_a[q])
         c = float(c_a[q]) if rule.rstdp else 0.0
@@ -214,15 +257,15 @@ def update_row(j, lo, hi, t, depress, commit, syn_post, d_dend, post_ch, w_a, c_
         rk = 0
         n_rw = d_n[ch]
         if rule.rstdp:
-            # reward signal at t0: last reward entry at or before t0, decayed
-            top = n_rw - 1
-            while rk < top:
-                mid = (rk + top + 1) >> 1
-                if d_t[ch, mid] <= t0:
-                    rk = mid
-                else:
-                    top = mid - 1
-            rd = d_v[ch, rk] * math.exp(-(t0 - d_t[ch, rk]) * rule.k_d)
+            # reward signal at t0: last reward entry at or before t0 (mostly the last), decayed
+            rk = n_rw - 1
+            while rk > 0 and d_t[ch, rk] > t0:
+                rk -= 1
+            s = t0 - d_t[ch, rk]
+            a, b, e = _cells(s)
+            g = rule.g_d
+            rd = d_v[ch, rk] * (dec[g, a] * dec[g, b] * dec[g, e] if a >= 0 else
+                                math.exp(-s * rule.k_d))
         go = True
         while go:
             # next stop: the next postsynaptic spike seen by t, else t itself
@@ -237,11 +280,18 @@ def update_row(j, lo, hi, t, depress, commit, syn_post, d_dend, post_ch, w_a, c_
                     more = rk + 1 < n_rw and d_t[ch, rk + 1] <= stop
                     tb = d_t[ch, rk + 1] if more else stop
                     if tb > ta:
-                        span = float(tb - ta)
-                        e_c = math.exp(-span * rule.k_c)
-                        e_d = math.exp(-span * rule.k_d)
+                        s = tb - ta
+                        a, b, e = _cells(s)
+                        if a >= 0:
+                            g = rule.g_c
+                            e_c = dec[g, a] * dec[g, b] * dec[g, e]
+                            g = rule.g_d
+                            e_d = dec[g, a] * dec[g, b] * dec[g, e]
+                        else:
+                            e_c = math.exp(-s * rule.k_c)
+                            e_d = math.exp(-s * rule.k_d)
                         if rule.learning and c != 0.0:
-                            w = _reward_piece(w, c, rd, span, e_c, e_d, rule)
+                            w = _reward_piece(w, c, rd, float(tb - ta), e_c, e_d, rule)
                         c *= e_c
                         rd *= e_d
                     if more:
@@ -250,7 +300,11 @@ def update_row(j, lo, hi, t, depress, commit, syn_post, d_dend, post_ch, w_a, c_
                         ta = tb
             if has_post:
                 if has_pre:
-                    ltp = rule.a_plus * x_last * math.exp(-(stop - t_x) * rule.k_plus)
+                    s = stop - t_x
+                    a, b, e = _cells(s)
+                    g = rule.g_plus
+                    ltp = rule.a_plus * x_last * (dec[g, a] * dec[g, b] * dec[g, e] if a >= 0
+                                                  else math.exp(-s * rule.k_plus))
                     if rule.inv_rate_max_hz != 0.0:
                         ltp *= _ltp_rate_factor(h_r[i, slot], rule)
                     if rule.soft:
@@ -270,7 +324,11 @@ def update_row(j, lo, hi, t, depress, commit, syn_post, d_dend, post_ch, w_a, c_
             y = 0.0
             if m >= first:
                 slot = m & mask
-                y = h_k[i, slot] * math.exp(-(t - d - h_t[i, slot]) * rule.k_minus)
+                s = t - d - h_t[i, slot]
+                a, b, e = _cells(s)
+                g = rule.g_minus
+                y = h_k[i, slot] * (dec[g, a] * dec[g, b] * dec[g, e] if a >= 0 else
+                                    math.exp(-s * rule.k_minus))
             elif first > 0:
                 lost += 1
             ltd = rule.a_minus * y + rule.a_pre
@@ -291,41 +349,22 @@ def update_row(j, lo, hi, t, depress, commit, syn_post, d_dend, post_ch, w_a, c_
     return lost
 
 
-@njit
-def on_pre(s, j, t, syn_post, d_dend, post_ch, w_a, c_a, tl_a, x_pre, t_pre, h_t, h_k, h_r,
-           h_n, d_t, d_v, d_n, rule):
-    """Update one synapse ``s`` for a spike of ``j`` at ``t`` (``update_row`` of one)."""
-    return update_row(j, s, s + 1, t, True, True, syn_post, d_dend, post_ch, w_a, c_a, tl_a,
-                      x_pre, t_pre, h_t, h_k, h_r, h_n, d_t, d_v, d_n, rule, w_a[:0], w_a[:0])
-
-
-@njit
-def on_post(s, j, t, syn_post, d_dend, post_ch, w_a, c_a, tl_a, x_pre, t_pre, h_t, h_k, h_r,
-            h_n, d_t, d_v, d_n, rule):
-    """
-    Bring one synapse ``s`` up to ``t`` after its postsynaptic neuron fired.
-
-    Potentiation is applied lazily, so a pre-driven engine never needs this; a
-    post-driven one calls it for the incoming synapses of a neuron that fired,
-    after ``post_spike``, with ``t`` = spike time + that synapse's delay.
-    """
-    return update_row(j, s, s + 1, t, False, True, syn_post, d_dend, post_ch, w_a, c_a, tl_a,
-                      x_pre, t_pre, h_t, h_k, h_r, h_n, d_t, d_v, d_n, rule, w_a[:0], w_a[:0])
-
-
 @njit_inline
-def pre_spike(j, t, x_pre, t_pre, rule):
+def pre_spike(j, t, x_pre, t_pre, rule, dec):
     """Record a presynaptic spike of ``j`` at ``t`` in its trace (after its synapses)."""
     if t_pre[j] == _NO_SPIKE or rule.nearest:
         x_pre[j] = 1.0
     else:
-        decay = math.exp(-(t - t_pre[j]) * rule.k_plus)
-        x_pre[j] = x_pre[j] * decay + 1.0
+        s = t - t_pre[j]
+        a, b, e = _cells(s)
+        g = rule.g_plus
+        x_pre[j] = x_pre[j] * (dec[g, a] * dec[g, b] * dec[g, e] if a >= 0 else
+                               math.exp(-s * rule.k_plus)) + 1.0
     t_pre[j] = t
 
 
 @njit_inline
-def post_spike(i, t, h_t, h_k, h_r, h_n, rule):
+def post_spike(i, t, h_t, h_k, h_r, h_n, rule, dec):
     """Push a postsynaptic spike of ``i`` at ``t`` (ns, not before its last) into ``hist``."""
     mask = h_t.shape[1] - 1
     n = h_n[i]
@@ -335,9 +374,16 @@ def post_spike(i, t, h_t, h_k, h_r, h_n, rule):
         r = 0.0
     else:
         prev = (n - 1) & mask
-        dt = float(t - h_t[i, prev])
-        k = 1.0 if rule.nearest else h_k[i, prev] * math.exp(-dt * rule.k_minus) + 1.0
-        r = (h_r[i, prev] + rule.rate_jump_hz) * math.exp(-dt * rule.k_rate)
+        dt = t - h_t[i, prev]
+        a, b, e = _cells(dt)
+        g = rule.g_minus
+        k = 1.0
+        if not rule.nearest:
+            k = h_k[i, prev] * (dec[g, a] * dec[g, b] * dec[g, e] if a >= 0 else
+                                math.exp(-dt * rule.k_minus)) + 1.0
+        g = rule.g_rate
+        r = (h_r[i, prev] + rule.rate_jump_hz) * (dec[g, a] * dec[g, b] * dec[g, e] if a >= 0
+                                                  else math.exp(-dt * rule.k_rate))
     h_t[i, slot] = t
     h_k[i, slot] = k
     h_r[i, slot] = r
@@ -354,9 +400,8 @@ def reward_spike(ch, t, amount, d_t, d_v, d_n, rule):
         return True
     if n >= d_t.shape[1]:
         return False
-    decay = math.exp(-(t - d_t[ch, last]) * rule.k_d)
     d_t[ch, n] = t
-    d_v[ch, n] = d_v[ch, last] * decay + amount
+    d_v[ch, n] = d_v[ch, last] * math.exp(-(t - d_t[ch, last]) * rule.k_d) + amount
     d_n[ch] = n + 1
     return True
 
@@ -379,15 +424,16 @@ def std_on_pre(j, t, x_res, t_res, u_use, k_rec):
 
 
 @njit
-def run_trains(pre_n, pre_t, post_n, post_t, sample_t, row_ptr, syn_post, d_dend, post_ch,
-               state, hist, dopa, rule, out_w, out_c):
+def run_trains(pre_n, pre_t, post_n, post_t, sample_t, row_ptr, syn_post, d_dend, d_fix,
+               post_ch, state, hist, dopa, rule, dec, out_w, out_c):
     """
     Drive a projection (synapses in CSR order by ``row_ptr``) through given trains.
 
     Events are processed in time order; at equal times postsynaptic spikes are
     pushed first, then presynaptic spikes (in the given order), then samples.
     A sample evaluates every synapse at its time into ``out_w[k]``/``out_c[k]``
-    without changing the state. Returns the number of plastic synaptic events.
+    without changing the state. Delays as in ``update_row``. Returns the number
+    of plastic synaptic events.
     """
     w_a, c_a, tl_a, x_pre, t_pre = state
     h_t, h_k, h_r, h_n = hist.t, hist.k, hist.r, hist.n
@@ -405,21 +451,21 @@ def run_trains(pre_n, pre_t, post_n, post_t, sample_t, row_ptr, syn_post, d_dend
         te = pre_t[ie] if ie < n_pre else _NEVER
         tq = sample_t[iq] if iq < n_q else _NEVER
         if ip < n_post and tp <= te and tp <= tq:
-            post_spike(post_n[ip], tp, h_t, h_k, h_r, h_n, rule)
+            post_spike(post_n[ip], tp, h_t, h_k, h_r, h_n, rule, dec)
             ip += 1
         elif ie < n_pre and te <= tq:
             j = pre_n[ie]
             lost += update_row(j, row_ptr[j], row_ptr[j + 1], te, True, True, syn_post, d_dend,
-                               post_ch, w_a, c_a, tl_a, x_pre, t_pre, h_t, h_k, h_r, h_n, d_t,
-                               d_v, d_n, rule, out_w[0], out_c[0])
+                               d_fix, post_ch, w_a, c_a, tl_a, x_pre, t_pre, h_t, h_k, h_r, h_n,
+                               d_t, d_v, d_n, rule, dec, out_w[0], out_c[0])
             events += row_ptr[j + 1] - row_ptr[j]
-            pre_spike(j, te, x_pre, t_pre, rule)
+            pre_spike(j, te, x_pre, t_pre, rule, dec)
             ie += 1
         else:
             for j in range(row_ptr.shape[0] - 1):
                 update_row(j, row_ptr[j], row_ptr[j + 1], tq, False, False, syn_post, d_dend,
-                           post_ch, w_a, c_a, tl_a, x_pre, t_pre, h_t, h_k, h_r, h_n, d_t, d_v,
-                           d_n, rule, out_w[iq], out_c[iq])
+                           d_fix, post_ch, w_a, c_a, tl_a, x_pre, t_pre, h_t, h_k, h_r, h_n, d_t,
+                           d_v, d_n, rule, dec, out_w[iq], out_c[iq])
             iq += 1
     hist.lost[0] += lost
     return events
@@ -435,19 +481,6 @@ def normalise_incoming(w, syn_post, n_post, total):
         tot = sums[syn_post[s]]
         if tot != 0.0:
             w[s] = w[s] * (total / tot)
-
-
-@njit
-def flush_all(t, row_ptr, syn_post, d_dend, post_ch, state, hist, dopa, rule):
-    """Bring every synapse of a projection (CSR ``row_ptr``) up to ``t``; return lost count."""
-    w_a, c_a, tl_a, x_pre, t_pre = state
-    lost = 0
-    for j in range(row_ptr.shape[0] - 1):
-        lost += update_row(j, row_ptr[j], row_ptr[j + 1], t, False, True, syn_post, d_dend,
-                           post_ch, w_a, c_a, tl_a, x_pre, t_pre, hist.t, hist.k, hist.r,
-                           hist.n, dopa.t, dopa.d, dopa.n, rule, w_a[:0], w_a[:0])
-    hist.lost[0] += lost
-    return lost
 
 
 @njit

@@ -105,8 +105,8 @@ from snn_ros.core.types import SPIKE_DTYPE
 
 __all__ = ['STDPParams', 'RSTDPParams', 'HomeostasisParams', 'STDParams', 'Rule',
            'PlasticState', 'PostHistory', 'Dopamine', 'NO_SPIKE', 'validate', 'pack_rule',
-           'bytes_per_synapse', 'new_state', 'new_post_history', 'new_dopamine',
-           'effective_weight', 'normalise_incoming', 'apply_rule_to_trains',
+           'share_decay_tables', 'bytes_per_synapse', 'new_state', 'new_post_history',
+           'new_dopamine', 'effective_weight', 'normalise_incoming', 'apply_rule_to_trains',
            'apply_std_to_train', 'params_from_dict']
 
 #: ``t_pre`` of a neuron that has not spiked yet.
@@ -249,7 +249,27 @@ def pack_rule(params, learning=True):
                 tau_s_s=tau_c_s * tau_d_s / (tau_c_s + tau_d_s), tau_d_ns=tau_d_s * 1e9,
                 b_per_s=b, inv_b=1.0 / b if b != 0.0 else 0.0,
                 nearest=s.pairing == 'nearest', soft=s.bounds == 'soft', rstdp=rstdp,
-                resource=bool(h.resource), learning=bool(learning))
+                resource=bool(h.resource), learning=bool(learning), g_plus=0, g_minus=1,
+                g_rate=2, g_c=3, g_d=4)
+
+
+def share_decay_tables(rules):
+    """
+    Return ``(rules, table)``: the ``Rule``s pointed at one decay table, one row per rate.
+
+    The kernels take the table beside the rule; rules that share time constants
+    share rows, which keeps the table's hot entries few.
+    """
+    rates, out = [], []
+    for rule in rules:
+        rows = []
+        for k in (rule.k_plus, rule.k_minus, rule.k_rate, rule.k_c, rule.k_d):
+            if k not in rates:
+                rates.append(k)
+            rows.append(rates.index(k))
+        out.append(rule._replace(g_plus=rows[0], g_minus=rows[1], g_rate=rows[2], g_c=rows[3],
+                                 g_d=rows[4]))
+    return out, _k.decay_tables(rates)
 
 
 def bytes_per_synapse(params, dtype=np.float32):
@@ -357,7 +377,7 @@ def apply_rule_to_trains(params, pre, post, syn_pre, syn_post, w0, *, n_pre=None
     (history overflows, 0 here), ``kernel_s`` and ``kernel_cpu_s`` (wall and
     CPU time of the kernel call).
     """
-    rule = pack_rule(params, learning=learning)
+    (rule,), dec = share_decay_tables([pack_rule(params, learning=learning)])
     syn_pre = np.ascontiguousarray(syn_pre, dtype=np.int64)
     syn_post = np.ascontiguousarray(syn_post, dtype=np.int64)
     n_syn = syn_pre.size
@@ -413,13 +433,12 @@ def apply_rule_to_trains(params, pre, post, syn_pre, syn_post, w0, *, n_pre=None
         raise ValueError('sample_t_ns must be sorted')
     out_w = np.zeros((max(samples.size, 1), n_syn))
     out_c = np.zeros((max(samples.size, 1), n_syn))
-    d_csr = d_dend[order] if n_syn else np.zeros(1, np.int64)
-    if n_syn and np.all(d_csr == d_csr[0]):
-        d_csr = d_csr[:1].copy()
+    d_csr = d_dend[order]
+    d_fix = int(d_csr[0]) if n_syn and np.all(d_csr == d_csr[0]) else -1
     t0, c0_s = time.perf_counter(), time.process_time()
     events = _k.run_trains(pre_n, pre_t, post_n, post_t, samples, row_ptr,
-                           np.ascontiguousarray(syn_post[order]), d_csr, post_ch, state, hist,
-                           dopa, rule, out_w, out_c)
+                           np.ascontiguousarray(syn_post[order]), d_csr, d_fix, post_ch, state,
+                           hist, dopa, rule, dec, out_w, out_c)
     kernel_s, kernel_cpu_s = time.perf_counter() - t0, time.process_time() - c0_s
     back = np.empty_like(order)
     back[order] = np.arange(n_syn)

@@ -509,7 +509,7 @@ class Simulator:
         rule_tab = np.zeros((n_pp, kern.R_NCOLS), np.float64)
         n_pl = n_x = n_h = 0
         hp = [[] for _ in range(net.n_nodes)]
-        psp, ws, post_ch = [], [], []
+        psp, ws, post_ch, rules = [], [], [], []
         any_c = False
         for pp, p in enumerate(self._plastic):
             std = isinstance(p.plasticity, plmod.STDParams)
@@ -533,13 +533,16 @@ class Simulator:
                 psp.append(np.zeros(p.n_synapses, np.int32))
                 continue
             row[kern.L_HOFF] = n_h
-            rule_tab[pp, :23] = [float(v) for v in plmod.pack_rule(p.plasticity)]
+            rules.append((pp, plmod.pack_rule(p.plasticity)))
             any_c = any_c or isinstance(p.plasticity, plmod.RSTDPParams)
             psp.append((n_h + p.post_idx).astype(np.int32))
             post_ch.append(np.full(p.post.size, pp, np.int64))
             for local in range(p.post.size):
                 hp[p.post.start + local].append((n_h + local, pp))
             n_h += p.post.size
+        shared, dec = plmod.share_decay_tables([rule for _, rule in rules])
+        for (pp, _), rule in zip(rules, shared):
+            rule_tab[pp, :kern.R_U] = [float(v) for v in rule]
         cat = np.concatenate
         pw = (cat(ws) if ws else np.zeros(0)).astype(dtype)
         hp_ptr = np.zeros(net.n_nodes + 1, np.int64)
@@ -554,7 +557,7 @@ class Simulator:
                     mk((n_h, history)), mk((n_h, history)), mk(n_h, np.int64), mk(1, np.int64),
                     mk((n_pp, reward_capacity), np.int64), mk((n_pp, reward_capacity)),
                     np.ones(n_pp, np.int64), cat(post_ch) if post_ch else mk(0, np.int64),
-                    pl_tab[:, kern.L_D].copy(), hp_ptr, hp_row, hp_pp, *self._post_index(n_h),
+                    dec, hp_ptr, hp_row, hp_pp, *self._post_index(n_h),
                     np.zeros(n_x + 1, np.int64))
         self._pindex = {id(p): pp for pp, p in enumerate(self._plastic)}
         for pp in range(n_pp):
@@ -625,7 +628,7 @@ class Simulator:
         if on == self._learning:
             return
         self._flush_all()
-        self._pl[1][:, 22] = float(on)
+        self._pl[1][:, kern.R_LEARNING] = float(on)
         self._learning = on
 
     def deliver_reward(self, t_ns, amount, population=None):
@@ -657,7 +660,7 @@ class Simulator:
             if t_ns < d_t[pp, d_n[pp] - 1]:
                 raise ValueError(f't_ns={t_ns} is before the last reward of projection '
                                  f'{p.name!r} ({int(d_t[pp, d_n[pp] - 1])} ns)')
-            krule = kern.make_rule(self._pl[1][pp])
+            krule = kern.make_rule(self._pl[1], pp)
             if d_n[pp] >= d_t.shape[1] - 1:
                 t_safe = self._safe_time(pp)
                 kern.plastic_flush(pp, t_safe, True, self._pl[2][:0], self._pl[2][:0],
