@@ -736,14 +736,39 @@ def mono_decode(words, time_base, out):
         e.p = w >> np.uint64(63)
 
 
+@intrinsic
+def _load_le64(typingctx, buf, offset):
+    """Load 8 little-endian bytes at any ``offset`` of a uint8 array, as uint64."""
+    sig = types.uint64(buf, types.intp)
+
+    def codegen(context, builder, signature, args):
+        array = context.make_array(signature.args[0])(context, builder, args[0])
+        ptr = builder.bitcast(builder.gep(array.data, [args[1]]), ir.IntType(64).as_pointer())
+        val = builder.load(ptr, align=1)
+        if sys.byteorder == 'big':
+            val = builder.bswap(val)
+        return val
+    return sig, codegen
+
+
 @njit
-def mono_encode(events, time_base, out):
-    """Pack ``events`` into ``mono`` words; return the index of a bad time, or -1."""
-    for i in range(events.shape[0]):
-        e = events[i]
-        dt = e.t - time_base
-        if dt < 0 or dt > 0xFFFFFFFF:
+def mono_encode(raw, time_base, out):
+    """
+    Pack events (EVENT_DTYPE records as bytes) into ``mono`` words.
+
+    Return the index of the first event with y >= 2**15 or a time outside
+    [time_base, time_base + 2**32), or -1. One 8-byte load at the record's start
+    gives x | y << 16 in its low half, already in the word's order, and one at byte
+    5 the time; both checks are one test: x | y << 16 must fit in 31 bits and the
+    unsigned t - time_base in 32. (Checking y in a separate numpy pass read the
+    events twice and took 30 % of the time.)
+    """
+    low = np.uint64(0xFFFFFFFF)
+    for i in range(out.shape[0]):
+        o = i * EVENT_BYTES
+        xy = _load_le64(raw, o) & low
+        dt = _load_le64(raw, o + 5) - np.uint64(time_base)
+        if (dt | (xy << np.uint64(1))) > low:
             return i
-        out[i] = ((np.uint64(e.p != 0) << np.uint64(63)) | (np.uint64(e.y) << np.uint64(48))
-                  | (np.uint64(e.x) << np.uint64(32)) | np.uint64(dt))
+        out[i] = (np.uint64(raw[o + 4] != 0) << np.uint64(63)) | (xy << np.uint64(32)) | dt
     return -1

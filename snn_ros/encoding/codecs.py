@@ -281,10 +281,11 @@ def encode_mono(events, time_base_ns=None):
     events = _check_events(events, 'encode_mono')
     if time_base_ns is None:
         time_base_ns = int(events['t'][0]) if events.shape[0] else 0
-    if events.shape[0] and events['y'].max() >= MONO_MAX_Y:
-        raise ValueError(f'encode_mono: y must be < {MONO_MAX_Y} (15 bits)')
     out = np.empty(events.shape[0], dtype='<u8')
-    bad = _k.mono_encode(events, np.int64(time_base_ns), out)
+    bad = _k.mono_encode(events.view(np.uint8), np.int64(time_base_ns), out)
+    if bad >= 0 and events['y'][bad] >= MONO_MAX_Y:
+        raise ValueError(f'encode_mono: event {bad} has y={int(events["y"][bad])}; y must be '
+                         f'< {MONO_MAX_Y} (15 bits)')
     if bad >= 0:
         raise ValueError(f'encode_mono: event {bad} has t={int(events["t"][bad])} ns, outside '
                          f'[time_base, time_base + 2**32) = [{time_base_ns}, '

@@ -30,8 +30,9 @@ computes the new levels and lists the pixels whose difference to the reference
 leaves the open interval (-theta_off, theta_on) at either end of the interval
 (no other pixel can fire), with no data-dependent branch and a vectorised
 threshold test, and the reciprocal slope of each listed pixel in one vectorised
-loop; then the crossings of the listed pixels only. The arithmetic is the same,
-in the same order, as a plain loop over pixels.
+loop; then the crossings of the listed pixels only, the first two events of each
+computed for several pixels at once (vectorised). The arithmetic is the same, in
+the same order, as a plain loop over pixels.
 
 Events of one frame interval are returned sorted by (t, y, x, p). Each event is
 packed into one int64 key, (t - t0) << 32 | y << 17 | x << 1 | p, and the keys are
@@ -129,10 +130,10 @@ class DvsEmulator:
         self.rng = rng
         n = self.width * self.height
         self.level = np.zeros(n, dtype=np.float32)
-        # Pixels that may fire in this interval (y << 17 | x << 1), their previous level
-        # and 1 / slope of their difference to the reference.
-        self._active = (np.empty(n, dtype=np.int64), np.empty(n, dtype=np.float32),
-                        np.empty(n, dtype=np.float64))
+        # Pixels that may fire in this interval (y << 17 | x << 1) and their state
+        # (rows _k.A_*).
+        self._active = (np.empty(n, dtype=np.int64), np.empty((_k.A_F64_ROWS, n)),
+                        np.empty((_k.A_F32_ROWS, n), dtype=np.float32))
         self.state = np.zeros((_k.STATE_COLS, n), dtype=np.float32)
         self.ready_s = np.full(n, -1e300)
         self.state[_k.C_ON] = np.maximum(
@@ -215,9 +216,9 @@ class DvsEmulator:
             bias = _k.FLOAT_KEY_BIAS if t_ns - t0_ns < _k.FLOAT_KEY_SPAN_NS else 0
         n, done = 0, 0
         while done < n_active:
-            n, done = _k.emulate_events(self.level, self.state, self.ready_s, s,
-                                        np.int64(t0_ns), self.width, *self._active, n_active,
-                                        done, *self._scratch, n, bias)
+            n, done = _k.emulate_events(self.state, self.ready_s, s, np.int64(t0_ns),
+                                        self.width, *self._active, n_active, done,
+                                        *self._scratch, n, bias)
             if done < n_active:
                 self._grow(2 * self._scratch[0].shape[0])
         n = self._add_shot_noise(n, t0_ns, t_ns, bias)

@@ -157,10 +157,18 @@ def test_mono_layout_and_round_trip():
     assert one.tolist() == [(0xABCD, 0x7FFF, 1, 1000 + 0x12345678)]
 
 
-def test_mono_time_outside_packet_span_is_refused():
+def test_mono_time_outside_packet_span_or_wide_y_is_refused():
     ev = np.zeros(2, dtype=EVENT_DTYPE)
     ev['t'] = [0, 1 << 33]
     with pytest.raises(ValueError, match='split the events'):
+        encode_mono(ev)
+    ev['t'] = [5, 4]
+    with pytest.raises(ValueError, match='event 1 has t=4'):
+        encode_mono(ev)
+    ev['t'] = [0, (1 << 32) - 1]
+    assert encode_mono(ev)[0].view('<u8')[1] == (1 << 32) - 1
+    ev['y'] = [0, 1 << 15]
+    with pytest.raises(ValueError, match='event 1 has y=32768'):
         encode_mono(ev)
 
 

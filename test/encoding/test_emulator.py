@@ -63,6 +63,25 @@ def test_kernel_matches_naive_pixel_loop(seed, params):
     assert got.tolist() == naive_run(emu_ref, frames, stamps)
 
 
+def test_list_chunks_and_resumes_match_naive_pixel_loop():
+    # 900 pixels, most of them listed: several chunks of emulate_events; a small event
+    # buffer makes it stop and resume inside a chunk; no refractory period lets pixels
+    # fire three times or more (the loop after the first two events).
+    rng = np.random.default_rng(13)
+    h, w = 20, 45
+    frames = [rng.integers(0, 256, size=(h, w)).astype(np.uint8) for _ in range(4)]
+    stamps = [0, 20_000_000, 30_000_000, 90_000_000]
+    params = EmulatorParams(refractory_s=0.0, theta_on=0.15, theta_off=0.15)
+    emu = DvsEmulator(w, h, params, rng=np.random.default_rng(13))
+    emu._scratch = (np.empty(300, np.int64), np.empty(300, np.int64))
+    got = [emu.step(f, t) for f, t in zip(frames, stamps)]
+    assert max(len(g) for g in got) > 3 * 300
+    counts = np.unique(got[1][['x', 'y']], return_counts=True)[1]
+    assert counts.max() >= 3
+    ref = naive_run(DvsEmulator(w, h, params, rng=np.random.default_rng(13)), frames, stamps)
+    assert np.concatenate(got).tolist() == ref
+
+
 def test_response_function_is_lin_log():
     p = EmulatorParams(dark_level=20.0)
     lut = response_lut(p, 256)
