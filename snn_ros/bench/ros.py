@@ -27,6 +27,7 @@ of the run (a lag that grows means the controller does not keep up).
 import gc
 import json
 import os
+import subprocess
 
 #: (input, rate, set-up); rates in frames/s or events/s.
 SCENARIOS = (('image', 30.0, 'camera'), ('image', 200.0, 'camera'),
@@ -54,7 +55,6 @@ def _ros_env():
 
 
 def _start_nodes(env):
-    import subprocess
     import sys
 
     from snn_ros.ros.controller_node import resolve_config
@@ -278,7 +278,11 @@ def run(args):
         for process in nodes:
             process.terminate()
         for process in nodes:
-            process.wait(timeout=30)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()  # never leave a node behind to skew the next run
+                process.wait()
     if args.json:
         print(json.dumps(results, indent=2))
         return 0

@@ -36,8 +36,8 @@ from std_msgs.msg import Float32, Float32MultiArray, Float64
 from std_srvs.srv import SetBool, Trigger
 
 from snn_ros.control.controller import Controller
-from snn_ros.core.types import NS_PER_S
-from snn_ros.encoding.codecs import PacketDecoder
+from snn_ros.core.types import EVENT_DTYPE, NS_PER_S
+from snn_ros.encoding.codecs import encode_evt3, encode_mono, PacketDecoder
 from snn_ros.encoding.packets import SensorClock
 from snn_ros.ros import convert, dvs, qos, spin
 from snn_ros.ros.diagnostics import DropCounter, status_array
@@ -114,6 +114,7 @@ class ControllerNode(Node):
         self.controller = Controller.from_file(resolve_config(self.p.network_file),
                                                seed=self.p.seed)
         self.controller.warm_up()
+        _warm_up_decoders()
         self.startup_s = time.perf_counter() - started
         self.get_logger().info(f'controller ready in {self.startup_s:.2f} s '
                                f'({self.controller.describe()})')
@@ -351,6 +352,17 @@ class ControllerNode(Node):
         """Checkpoint at shutdown."""
         if self.checkpoint is not None:
             self._save()
+
+
+def _warm_up_decoders():
+    """Compile (or load) the packet decoders on payloads made as ``on_events`` gets them."""
+    events = np.zeros(4, dtype=EVENT_DTYPE)
+    events['t'] = np.arange(4) * 1000
+    mono, mono_base = encode_mono(events)
+    for encoding, payload, base in (('evt3', encode_evt3(events), 0), ('mono', mono, mono_base)):
+        msg = EventPacket(encoding=encoding, width=640, height=480, time_base=base)
+        msg.events = payload.tobytes()
+        PacketDecoder().decode(encoding, convert.packet_bytes(msg), 640, 480, base, 0)
 
 
 class _TokenBucket:

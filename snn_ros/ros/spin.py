@@ -5,11 +5,15 @@ A node whose construction fails on a bad parameter or configuration file logs th
 reason and exits with status 2, so ``ros2 launch`` shows why it did not start.
 """
 
+import faulthandler
 import gc
 import sys
 
 import rclpy
 from rclpy.executors import ExternalShutdownException
+
+#: Seconds a node's teardown may take after its checkpoint is written.
+TEARDOWN_GRACE_S = 10.0
 
 
 def run(node_class, args=None):
@@ -31,7 +35,13 @@ def run(node_class, args=None):
     finally:
         if node is not None:
             node.close()
+            # Teardown can hang for good inside Fast DDS (a busy wait on a participant
+            # listener in destroy_node, seen after SIGTERM during start-up, at 100% CPU).
+            # The checkpoint is written by now: a teardown stuck that long ends the
+            # process (status 1, tracebacks on stderr) instead of spinning.
+            faulthandler.dump_traceback_later(TEARDOWN_GRACE_S, exit=True)
             node.destroy_node()
         if rclpy.ok():
             rclpy.shutdown()
+        faulthandler.cancel_dump_traceback_later()
     return 0
