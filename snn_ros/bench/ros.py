@@ -126,15 +126,6 @@ class _Probe:
                 0.001, (deadline_ns - time.time_ns()) / 1e9)))
 
 
-def _frames(n):
-    """Return ``n`` 128x128 frames of the robot driving its lane in the embedded world."""
-    from snn_ros.sim.driver import PurePursuit
-    from snn_ros.sim.world import World
-    world = World()
-    driver = PurePursuit(world, speed_mps=0.5, lookahead_m=0.6, weave_m=0.1)
-    return [world.step(*driver.command()).image.copy() for _ in range(n)]
-
-
 def _image_scenario(probe, setup, rate_hz, duration_s, frames):
     import time
 
@@ -236,6 +227,7 @@ def run(args):
     import rclpy
     from rclpy.node import Node
 
+    from snn_ros.sim.driver import driven_frames
     duration_s = 1.0 if args.quick else args.duration_s
     env = _ros_env()
     os.environ.update({k: env[k] for k in ('ROS_AUTOMATIC_DISCOVERY_RANGE', 'ROS_DOMAIN_ID')})
@@ -251,7 +243,7 @@ def run(args):
             if time.monotonic() > deadline:
                 raise SystemExit('the encoder and controller nodes did not come up in 120 s')
             rclpy.spin_once(node, timeout_sec=0.1)
-        frames = _frames(64)
+        frames = driven_frames(64)
         stream = {'sensor_ns': 1_000_000_000, 'seq': 0}
         gc.freeze()  # as the nodes do (snn_ros/ros/spin.py): no full collections mid-run
         for kind, rate, setup in SCENARIOS:

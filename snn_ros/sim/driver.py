@@ -10,6 +10,8 @@ with the target at ``(x_t, y_t)`` in the robot frame, pure pursuit (Coulter,
 
 import math
 
+from snn_ros.sim.world import World
+
 
 class PurePursuit:
     """Follow ``world``'s lane at ``speed_mps`` looking ``lookahead_m`` ahead, weaving."""
@@ -38,3 +40,15 @@ class PurePursuit:
         dx, dy = tx - w.x, ty - w.y
         xr, yr = c * dx + sn * dy, -sn * dx + c * dy
         return self.speed_mps, self.speed_mps * 2.0 * yr / max(xr * xr + yr * yr, 1e-9)
+
+
+def driven_frames(n):
+    """
+    Return ``n`` camera frames (128x128 mono8) of the robot weaving along its lane.
+
+    Real input for the DVS emulator and the controller, where tests and benchmarks
+    need a scene that moves as the robot's does.
+    """
+    world = World()
+    driver = PurePursuit(world, speed_mps=0.5, lookahead_m=0.6, weave_m=0.1)
+    return [world.step(*driver.command()).image.copy() for _ in range(n)]

@@ -24,8 +24,7 @@ from snn_ros.core.weightfile import load_arrays
 from snn_ros.encoding.emulator import DvsEmulator, EmulatorParams
 from snn_ros.encoding.files import iter_bag_packets
 from snn_ros.ros import convert, qos
-from snn_ros.sim.driver import PurePursuit
-from snn_ros.sim.world import World
+from snn_ros.sim.driver import driven_frames
 
 TOPICS = {'events_topic': '/t/events', 'reward_topic': '/t/reward',
           'cmd_vel_topic': '/t/cmd_vel'}
@@ -230,9 +229,7 @@ def test_sigkill_then_restart_resumes_from_the_checkpoint(probe, processes, tmp_
 @pytest.mark.ros
 def test_camera_input_feeds_the_emulators_events(probe, processes, tmp_path):
     """``input:=camera``: frames in, the DVS emulated in the node, Twist out; bad frame counted."""
-    world = World()
-    driver = PurePursuit(world, speed_mps=0.5, lookahead_m=0.6, weave_m=0.1)
-    frames = [world.step(*driver.command()).image.copy() for _ in range(12)]
+    frames = driven_frames(12)
     processes.launch('controller.launch.py', 'controller_node',
                      [*FAST, '-p', 'max_input_delay_s:=1.0', '-p', 'dvs.seed:=7'],
                      input='camera', image_topic='/t/image', cmd_vel_topic='/t/cmd_vel')

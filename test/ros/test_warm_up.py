@@ -13,12 +13,12 @@ import pytest
 import rclpy
 from std_msgs.msg import Float32
 
-from snn_ros.bench.ros import _frames
 from snn_ros.core import _engine_kernels, _plasticity_kernels
 from snn_ros.encoding import _code_kernels, _codec_kernels, _emulator_kernels
 from snn_ros.ros import convert
 from snn_ros.ros.controller_node import ControllerNode
 from snn_ros.ros.encoder_node import EncoderNode
+from snn_ros.sim.driver import driven_frames
 
 MODULES = (_engine_kernels, _plasticity_kernels, _code_kernels, _codec_kernels,
            _emulator_kernels)
@@ -33,7 +33,7 @@ def compiled():
 
 def images(n):
     return [convert.array_to_image(frame, 'mono8', T0_NS + k * 33_333_333)
-            for k, frame in enumerate(_frames(n))]
+            for k, frame in enumerate(driven_frames(n))]
 
 
 def drive(controller, feed):
