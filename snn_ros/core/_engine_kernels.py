@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from snn_ros.core import _plasticity_kernels as plk
-from snn_ros.core.jit import njit, njit_inline, njit_parallel, prange
+from snn_ros.core.jit import borrow, njit, njit_inline, njit_parallel, prange
 
 INF = np.inf
 
@@ -77,7 +77,9 @@ J_DCONST = 2     # the delay [ns] when J_DMODE == 0
 J_DOFF = 3       # offset of this projection's delays in ``delay`` when J_DMODE == 1
 J_SYN0 = 4       # first global synapse id of the projection
 J_PRE0 = 5       # first node id of the presynaptic group
-J_NCOLS = 6
+J_DQ = 6         # J_DCONST // d_min and
+J_DR = 7         # J_DCONST % d_min, so that queueing a spike needs no division
+J_NCOLS = 8
 
 # Entries of the int64 ``meta`` vector (simulation counters, owned by the Simulator).
 M_T = 0          # current time [ns]
@@ -228,7 +230,7 @@ def decay(tab, s, inv_tau):
         d = np.int64(s)
         if np.float64(d) == s:
             return tab[d >> 11] * tab[2048 + (d & 2047)]
-    return math.exp(-s * inv_tau)
+    return plk.exp_neg(s * inv_tau)
 
 
 @njit_inline
@@ -238,7 +240,7 @@ def decay2(dtab, g, s, inv_tau):
         d = np.int64(s)
         if np.float64(d) == s:
             return dtab[g, d >> 11] * dtab[g, 2048 + (d & 2047)]
-    return math.exp(-s * inv_tau)
+    return plk.exp_neg(s * inv_tau)
 
 
 @njit_inline
@@ -991,9 +993,25 @@ def _select(k, t, b, q_t, q_src, q_s0, q_n, sel):
     return n
 
 
+@njit_inline
+def _bucket(ts, c0, k, jp, proj, w_ns, nb):
+    """
+    Return the queue bucket of a spike at ``ts`` over the one delay of projection ``jp``.
+
+    ``ts`` lies in the cell that starts at ``c0`` (bucket ``k``), so a comparison
+    replaces the two int64 divisions of ``((ts + delay) // w_ns) % nb``, which
+    cost as much as the rest of queueing the spike.
+    """
+    into = ts - c0 + proj[jp, J_DR]
+    if into < 0 or into >= 2 * w_ns:
+        return ((ts + proj[jp, J_DCONST]) // w_ns) % nb
+    k2 = k + proj[jp, J_DQ] + (1 if into >= w_ns else 0)
+    return k2 - nb if k2 >= nb else k2
+
+
 @njit
 def _room(em_n, order, em_src, em_t, gint, node_group, gp_ptr, gp_list, proj, indptr, delay,
-          w_ns, nb, q_n):
+          w_ns, nb, q_n, c0, k):
     """Return the largest bucket fill after delivering the window's spikes (counting pass)."""
     need = q_n.copy()
     for r in range(em_n):
@@ -1008,7 +1026,7 @@ def _room(em_n, order, em_src, em_t, gint, node_group, gp_ptr, gp_list, proj, in
             if s1 == s0:
                 continue
             if proj[jp, J_DMODE] == 0:
-                need[((ts + proj[jp, J_DCONST]) // w_ns) % nb] += 1
+                need[_bucket(ts, c0, k, jp, proj, w_ns, nb)] += 1
             else:
                 dbase = proj[jp, J_DOFF] - proj[jp, J_SYN0]
                 for sy in range(s0, s1):
@@ -1018,9 +1036,11 @@ def _room(em_n, order, em_src, em_t, gint, node_group, gp_ptr, gp_list, proj, in
 
 @njit
 def _deliver(em_n, order, em_src, em_t, gint, node_group, gp_ptr, gp_list, proj, indptr,
-             delay, w_ns, nb, q_t, q_src, q_s0, q_s1, q_n, rec_src, rec_t, nrec, meta):
+             delay, w_ns, nb, q_t, q_src, q_s0, q_s1, q_n, rec_src, rec_t, nrec, meta, c0, k):
     """
     Record the window's spikes in ``order`` and queue their deliveries (room is ensured).
+
+    The spikes lie in the cell that starts at ``c0`` (bucket ``k``).
 
     A projection with one delay queues one entry per spike, ``(arrival, source,
     first synapse, end)``: its whole CSR row arrives at once. A projection with
@@ -1043,7 +1063,7 @@ def _deliver(em_n, order, em_src, em_t, gint, node_group, gp_ptr, gp_list, proj,
                 continue
             if proj[jp, J_DMODE] == 0:
                 ta = ts + proj[jp, J_DCONST]
-                k2 = (ta // w_ns) % nb
+                k2 = _bucket(ts, c0, k, jp, proj, w_ns, nb)
                 m = q_n[k2]
                 q_t[k2, m] = ta
                 q_src[k2, m] = src
@@ -1156,7 +1176,7 @@ def _finish_window(meta, gint, par, zig, node_group, st, rng, last_ns, proj, gp_
             meta[M_NEED] = max(2 * rec_src.shape[0], nrec + em_n) + 1024
             return 2
         most = _room(em_n, order, em_src, em_t, gint, node_group, gp_ptr, gp_list, proj,
-                     indptr, delay, w_ns, nb, q_n)
+                     indptr, delay, w_ns, nb, q_n, cend - w_ns, k)
         if most > q_t.shape[1]:
             meta[M_NEED] = max(2 * q_t.shape[1], most) + 256
             return 3
@@ -1165,7 +1185,7 @@ def _finish_window(meta, gint, par, zig, node_group, st, rng, last_ns, proj, gp_
             plastic_posts(em_n, order, em_src, em_t, b, indptr, pl)
         meta[M_NREC] = _deliver(em_n, order, em_src, em_t, gint, node_group, gp_ptr,
                                 gp_list, proj, indptr, delay, w_ns, nb, q_t, q_src, q_s0,
-                                q_s1, q_n, rec_src, rec_t, nrec, meta)
+                                q_s1, q_n, rec_src, rec_t, nrec, meta, cend - w_ns, k)
     if b == cend:
         meta[M_QTOT] -= q_n[k]
         q_n[k] = 0
@@ -1195,6 +1215,13 @@ def run_window_loop(t_end, meta, gint, par, dtab, zig, node_group, st, rng, last
     the records ``rec_*``, 3 the queue ``q_*`` (and ``sel``); ``meta[M_NEED]`` is
     the size needed. The caller grows it and calls again with the same arguments.
     """
+    (meta, gint, par, dtab, zig, node_group, st, rng, last_ns, proj, gp_ptr, gp_list, indptr,
+     target, weight, delay, drv_nodes, pend_t, pend_src, q_t, q_src, q_s0, q_s1, q_n, sel,
+     em_src, em_t, rec_src, rec_t, cand) = borrow((
+         meta, gint, par, dtab, zig, node_group, st, rng, last_ns, proj, gp_ptr, gp_list,
+         indptr, target, weight, delay, drv_nodes, pend_t, pend_src, q_t, q_src, q_s0, q_s1,
+         q_n, sel, em_src, em_t, rec_src, rec_t, cand))
+    pl = borrow(pl)
     w_ns = meta[M_W]
     nb = meta[M_NB]
     n_pend = pend_t.shape[0]
@@ -1263,6 +1290,14 @@ def run_window_loop_mt(t_end, meta, gint, par, dtab, zig, node_group, st, rng, l
     runs on one thread (``integrate_window``). Status 5: the block buffers are
     full (``meta[M_NEED]``: their new size).
     """
+    (meta, gint, par, dtab, zig, node_group, st, rng, last_ns, proj, gp_ptr, gp_list, indptr,
+     target, weight, delay, drv_nodes, pend_t, pend_src, q_t, q_src, q_s0, q_s1, q_n, sel,
+     em_src, em_t, rec_src, rec_t, cand) = borrow((
+         meta, gint, par, dtab, zig, node_group, st, rng, last_ns, proj, gp_ptr, gp_list,
+         indptr, target, weight, delay, drv_nodes, pend_t, pend_src, q_t, q_src, q_s0, q_s1,
+         q_n, sel, em_src, em_t, rec_src, rec_t, cand))
+    pl = borrow(pl)
+    blk_tab, blk_st, blk_meta, blk_src, blk_t = borrow((blk_tab, blk_st, blk_meta, blk_src, blk_t))
     w_ns = meta[M_W]
     nb = meta[M_NB]
     n_pend = pend_t.shape[0]
@@ -1430,7 +1465,7 @@ def plastic_rows(r0, r1, sel, k, q_t, q_src, q_s0, q_s1, weight, pl, update):
     ``update``), or 1 when two entries share a row (without).
     """
     (pl_tab, rule_tab, pw, pc, ptl, psp, px, pt, h_t, h_k, h_r, h_n, lost, d_t, d_v, d_n,
-     post_ch, pdec) = pl[:18]
+     post_ch, pdec) = borrow(pl[:18])
     mark = pl[23]
     stamp = mark[-1] + 1
     if not update:
@@ -1478,7 +1513,7 @@ def plastic_posts(em_n, order, em_src, em_t, b, indptr, pl):
     a spike its history dropped.
     """
     (pl_tab, rule_tab, pw, pc, ptl, psp, px, pt, h_t, h_k, h_r, h_n, lost, d_t, d_v, d_n,
-     post_ch, pdec) = pl[:18]
+     post_ch, pdec) = borrow(pl[:18])
     hp_ptr, hp_row, hp_pp, ix_ptr, ix_syn = pl[18], pl[19], pl[20], pl[21], pl[22]
     half = h_t.shape[1] // 2
     mask = h_t.shape[1] - 1
@@ -1526,7 +1561,7 @@ def plastic_flush(pp, t, commit, out_w, out_c, indptr, pl):
     entries of synapses left alone get their stored values).
     """
     (pl_tab, rule_tab, pw, pc, ptl, psp, px, pt, h_t, h_k, h_r, h_n, lost, d_t, d_v, d_n,
-     post_ch, pdec) = pl[:18]
+     post_ch, pdec) = borrow(pl[:18])
     if pl_tab[pp, L_KIND] == 1:
         return
     rule = make_rule(rule_tab, pp)

@@ -36,7 +36,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from snn_ros.core.jit import njit, njit_inline
+from snn_ros.core.jit import borrow, njit, njit_inline
 
 
 #: Compile-time constants: "no spike yet" and "no more events" times [ns].
@@ -155,6 +155,17 @@ def decay_tables(rates):
 
 
 @njit_inline
+def exp_neg(x):
+    """
+    Return exp(-x) for x >= 0, and 0.0 where it is below the smallest double.
+
+    Equal to ``math.exp(-x)``, but libm's underflow path (errno) costs hundreds of
+    ns: a synapse that saw no reward for minutes took it at every spike.
+    """
+    return math.exp(-x) if x < 746.0 else 0.0
+
+
+@njit_inline
 def _cells(d):
     """
     Return the columns of an int64 interval ``d`` [ns] in a decay table ((-1, 0, 0): none).
@@ -265,7 +276,7 @@ def update_row(j, lo, hi, t, depress, commit, syn_post, d_dend, d_fix, post_ch, 
             a, b, e = _cells(s)
             g = rule.g_d
             rd = d_v[ch, rk] * (dec[g, a] * dec[g, b] * dec[g, e] if a >= 0 else
-                                math.exp(-s * rule.k_d))
+                                exp_neg(s * rule.k_d))
         go = True
         while go:
             # next stop: the next postsynaptic spike seen by t, else t itself
@@ -288,8 +299,8 @@ def update_row(j, lo, hi, t, depress, commit, syn_post, d_dend, d_fix, post_ch, 
                             g = rule.g_d
                             e_d = dec[g, a] * dec[g, b] * dec[g, e]
                         else:
-                            e_c = math.exp(-s * rule.k_c)
-                            e_d = math.exp(-s * rule.k_d)
+                            e_c = exp_neg(s * rule.k_c)
+                            e_d = exp_neg(s * rule.k_d)
                         if rule.learning and c != 0.0:
                             w = _reward_piece(w, c, rd, float(tb - ta), e_c, e_d, rule)
                         c *= e_c
@@ -304,7 +315,7 @@ def update_row(j, lo, hi, t, depress, commit, syn_post, d_dend, d_fix, post_ch, 
                     a, b, e = _cells(s)
                     g = rule.g_plus
                     ltp = rule.a_plus * x_last * (dec[g, a] * dec[g, b] * dec[g, e] if a >= 0
-                                                  else math.exp(-s * rule.k_plus))
+                                                  else exp_neg(s * rule.k_plus))
                     if rule.inv_rate_max_hz != 0.0:
                         ltp *= _ltp_rate_factor(h_r[i, slot], rule)
                     if rule.soft:
@@ -328,7 +339,7 @@ def update_row(j, lo, hi, t, depress, commit, syn_post, d_dend, d_fix, post_ch, 
                 a, b, e = _cells(s)
                 g = rule.g_minus
                 y = h_k[i, slot] * (dec[g, a] * dec[g, b] * dec[g, e] if a >= 0 else
-                                    math.exp(-s * rule.k_minus))
+                                    exp_neg(s * rule.k_minus))
             elif first > 0:
                 lost += 1
             ltd = rule.a_minus * y + rule.a_pre
@@ -359,7 +370,7 @@ def pre_spike(j, t, x_pre, t_pre, rule, dec):
         a, b, e = _cells(s)
         g = rule.g_plus
         x_pre[j] = x_pre[j] * (dec[g, a] * dec[g, b] * dec[g, e] if a >= 0 else
-                               math.exp(-s * rule.k_plus)) + 1.0
+                               exp_neg(s * rule.k_plus)) + 1.0
     t_pre[j] = t
 
 
@@ -380,10 +391,10 @@ def post_spike(i, t, h_t, h_k, h_r, h_n, rule, dec):
         k = 1.0
         if not rule.nearest:
             k = h_k[i, prev] * (dec[g, a] * dec[g, b] * dec[g, e] if a >= 0 else
-                                math.exp(-dt * rule.k_minus)) + 1.0
+                                exp_neg(dt * rule.k_minus)) + 1.0
         g = rule.g_rate
         r = (h_r[i, prev] + rule.rate_jump_hz) * (dec[g, a] * dec[g, b] * dec[g, e] if a >= 0
-                                                  else math.exp(-dt * rule.k_rate))
+                                                  else exp_neg(dt * rule.k_rate))
     h_t[i, slot] = t
     h_k[i, slot] = k
     h_r[i, slot] = r
@@ -435,9 +446,9 @@ def run_trains(pre_n, pre_t, post_n, post_t, sample_t, row_ptr, syn_post, d_dend
     without changing the state. Delays as in ``update_row``. Returns the number
     of plastic synaptic events.
     """
-    w_a, c_a, tl_a, x_pre, t_pre = state
-    h_t, h_k, h_r, h_n = hist.t, hist.k, hist.r, hist.n
-    d_t, d_v, d_n = dopa
+    w_a, c_a, tl_a, x_pre, t_pre = borrow(tuple(state))
+    h_t, h_k, h_r, h_n = borrow((hist.t, hist.k, hist.r, hist.n))
+    d_t, d_v, d_n = borrow(tuple(dopa))
     ip = 0
     ie = 0
     iq = 0

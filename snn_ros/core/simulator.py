@@ -212,6 +212,8 @@ class Simulator:
         gp_ptr[1:] = np.cumsum([len(x) for x in out_lists])
         gp_list = np.array([j for x in out_lists for j in x], np.int64)
         self.d_min_ns = 1_000_000 if d_min is None else d_min
+        proj_tab[:, kern.J_DQ] = proj_tab[:, kern.J_DCONST] // self.d_min_ns
+        proj_tab[:, kern.J_DR] = proj_tab[:, kern.J_DCONST] % self.d_min_ns
         n_buckets = d_max // self.d_min_ns + 3
 
         # State.
