@@ -23,7 +23,10 @@ process holds in ROS. Its description is one YAML file: a network (see
       gain: {motor_left: 1.0, motor_right: -1.0}
 
 Time is int64 ns of one clock (ROS time in the node): events carry their times,
-and ``advance`` moves the network on when no event comes.
+and ``advance`` moves the network on when no event comes. The network counts time
+from the first time it is given (``epoch_ns``): its kernels hold times as float64
+ns, exact to the ns for 104 days from their start, but only to 256 ns at ROS's
+1.8e18 ns since 1970.
 """
 
 import numpy as np
@@ -142,6 +145,7 @@ class Controller:
         self._raster_new = []  # spikes recorded since ``_raster`` was last trimmed
         self.trace = np.zeros(2)  # (left, right) population rate estimates [Hz]
         self.trace_t_ns = 0
+        self.epoch_ns = None  # the clock's time at network time 0 (set by the first input)
         self.events_fed = 0
         self.late_events = 0
 
@@ -161,8 +165,14 @@ class Controller:
 
     @property
     def t_ns(self):
-        """Return the network time [ns]."""
-        return self.sim.t_ns
+        """Return the network's time on the input clock [ns]."""
+        return self.sim.t_ns + (self.epoch_ns or 0)
+
+    def _since_epoch(self, t_ns):
+        """Return network time for the clock's ``t_ns``; the first time given becomes 0."""
+        if self.epoch_ns is None:
+            self.epoch_ns = int(np.min(t_ns))
+        return t_ns - self.epoch_ns
 
     def _map_for(self, width, height):
         if self.input_map is None or (self.input_map.width, self.input_map.height) != \
@@ -187,6 +197,9 @@ class Controller:
         if events.shape[0] == 0:
             return 0
         spikes = self._map_for(width, height).to_spikes(events)
+        if spikes.shape[0] == 0:
+            return 0
+        spikes['t'] = self._since_epoch(spikes['t'])
         late = int(np.count_nonzero(spikes['t'] < self.sim.t_ns))
         if late:
             spikes = spikes[spikes['t'] >= self.sim.t_ns]
@@ -199,8 +212,9 @@ class Controller:
 
     def advance(self, t_ns):
         """Run the network on to ``t_ns`` if that is later than the network time."""
-        if t_ns > self.sim.t_ns:
-            self._run_to(int(t_ns))
+        t_net = self._since_epoch(int(t_ns))
+        if t_net > self.sim.t_ns:
+            self._run_to(t_net)
 
     def _run_to(self, t_ns):
         self.sim.run_until(t_ns)
@@ -263,6 +277,8 @@ class Controller:
         """Return a spike raster image (uint8, neurons x ``bins``) of ``[t_from, t_to)``."""
         image = np.zeros((int(self.offsets[-1]), bins), dtype=np.uint8)
         spikes = self._raster_spikes()
+        epoch = self.epoch_ns or 0
+        t_from_ns, t_to_ns = t_from_ns - epoch, t_to_ns - epoch
         keep = (spikes['t'] >= t_from_ns) & (spikes['t'] < t_to_ns)
         column = (spikes['t'][keep] - t_from_ns) * bins // max(1, t_to_ns - t_from_ns)
         image[spikes['neuron'][keep], column] = 255

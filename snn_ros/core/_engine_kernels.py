@@ -514,6 +514,7 @@ def integrate_window(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, w
     ``done`` is False and the caller grows them and calls again with the returned
     ``ph, r, sy`` (all state is saved; the interrupted item is redone). A queue
     entry of a plastic projection first updates its row, as ``plastic_rows`` does.
+    The window loops pass their arrays borrowed (``jit.borrow``).
     """
     cap = em_src.shape[0]
     n_pl = pl[0].shape[0]
@@ -1214,6 +1215,9 @@ def run_window_loop(t_end, meta, gint, par, dtab, zig, node_group, st, rng, last
     point it can resume from (kept in ``meta``): 1 the spike buffers ``em_*``, 2
     the records ``rec_*``, 3 the queue ``q_*`` (and ``sel``); ``meta[M_NEED]`` is
     the size needed. The caller grows it and calls again with the same arguments.
+
+    Every array is borrowed first: the kernels it calls per window and per
+    arrival then take them without atomic reference counts (``jit.borrow``).
     """
     (meta, gint, par, dtab, zig, node_group, st, rng, last_ns, proj, gp_ptr, gp_list, indptr,
      target, weight, delay, drv_nodes, pend_t, pend_src, q_t, q_src, q_s0, q_s1, q_n, sel,
@@ -1459,10 +1463,9 @@ def plastic_rows(r0, r1, sel, k, q_t, q_src, q_s0, q_s1, weight, pl, update):
 
     The multi-threaded loop calls it per chunk of a window whose rows all differ
     (``update``); without ``update`` it returns whether they do. ``integrate_window``
-    writes the same steps out per entry: inlined helpers with array arguments
-    cost numba reference counting per event, more than the rule. Returns the
-    synapses that needed a postsynaptic spike their history had dropped (with
-    ``update``), or 1 when two entries share a row (without).
+    writes the same steps out per entry, for the reason ``update_row`` gives.
+    Returns the synapses that needed a postsynaptic spike their history had
+    dropped (with ``update``), or 1 when two entries share a row (without).
     """
     (pl_tab, rule_tab, pw, pc, ptl, psp, px, pt, h_t, h_k, h_r, h_n, lost, d_t, d_v, d_n,
      post_ch, pdec) = borrow(pl[:18])

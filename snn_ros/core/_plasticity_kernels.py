@@ -21,10 +21,10 @@ What an engine calls, from inside its own njit code:
   synapses up to ``t`` (flush) before reading, saving or normalising weights.
 
 The hot kernels take the state arrays one by one rather than as the NamedTuples
-below: numba reference-counts arrays taken out of tuples inside inlined code,
-and those atomic operations cost more than the rule. Callers unpack the tuples
-once, outside their loops, and pass no array views (a view is an atomic
-reference count too).
+below, and their callers borrow them (``snn_ros.core.jit.borrow``): numba
+counts references to every array an inlined helper takes, and on owned arrays
+those atomic operations cost more than the rule. Callers unpack the tuples once,
+outside their loops, and pass no array views (a view is a new reference too).
 
 Per-event decays come from tables (``decay_tables``, ``_cells``): every interval
 there is a whole number of ns, and a table product costs a third of ``exp`` at a
@@ -241,8 +241,8 @@ def update_row(j, lo, hi, t, depress, commit, syn_post, d_dend, d_fix, post_ch, 
     long enough).
 
     Everything is written out in this one loop on purpose: numba inserts
-    reference counting around array arguments of inlined helpers, which costs
-    more than the rule itself per event.
+    reference counting around the array arguments of every inlined helper, a
+    call per array and event even on borrowed arrays.
     """
     mask = h_t.shape[1] - 1
     lost = 0

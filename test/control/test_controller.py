@@ -46,6 +46,30 @@ def test_feeding_in_packets_equals_feeding_at_once():
     assert whole.stats()['input_spikes'] == cut.stats()['input_spikes'] > 0
 
 
+def test_spike_times_stay_exact_on_the_ros_clock():
+    """Events stamped in ROS time (1.8e18 ns) give the network what stamps near 0 give."""
+    ros_epoch = 1_795_908_911_234_386_901  # odd: a float64 holds only multiples of 256 here
+    events = _events(20000, seed=2)
+    near_zero, ros = Controller(_spec()), Controller(_spec())
+    shifted = events.copy()
+    shifted['t'] += ros_epoch
+    for chunk, chunk_ros in zip(np.array_split(events, 7), np.array_split(shifted, 7)):
+        near_zero.feed(chunk, W, H)
+        ros.feed(chunk_ros, W, H)
+    near_zero.reward(1.0, int(events['t'][-1]) + 5_000_000)
+    ros.reward(1.0, int(shifted['t'][-1]) + 5_000_000)
+    assert ros.t_ns - near_zero.t_ns == ros_epoch
+    assert near_zero.stats()['input_spikes'] == ros.stats()['input_spikes'] > 0
+    np.testing.assert_array_equal(near_zero.rates_hz(), ros.rates_hz())
+    assert np.any(near_zero.rates_hz() > 0)
+    np.testing.assert_array_equal(
+        near_zero.raster(int(events['t'][0]), int(events['t'][-1])),
+        ros.raster(int(shifted['t'][0]), int(shifted['t'][-1])))
+    for key in ('weight', 'plastic_w', 'plastic_c'):
+        np.testing.assert_array_equal(near_zero.sim.state_arrays()[key],
+                                      ros.sim.state_arrays()[key], err_msg=key)
+
+
 def test_input_refractory_period_merges_and_counts_events():
     events = _events(20000, seed=1)
     free, limited = Controller(_spec(refractory_s=0.0)), Controller(_spec(refractory_s=0.001))
