@@ -162,7 +162,7 @@ def exp_neg(x):
     Equal to ``math.exp(-x)``, but libm's underflow path (errno) costs hundreds of
     ns: a synapse that saw no reward for minutes took it at every spike.
     """
-    return math.exp(-x) if x < 746.0 else 0.0
+    return 0.0 if x >= 746.0 else math.exp(-x)
 
 
 @njit_inline
