@@ -287,7 +287,7 @@ class Controller:
     def stats(self):
         """Return counters for diagnostics."""
         merged = self.input_map.merged if self.input_map is not None else 0
-        return {'network_time_s': self.sim.t_ns / NS_PER_S, 'input_spikes': self.events_fed,
+        return {'network_time_s': self.t_ns / NS_PER_S, 'input_spikes': self.events_fed,
                 'late_events': self.late_events, 'refractory_merged_events': merged,
                 'rate_left_hz': float(self.trace[0]),
                 'rate_right_hz': float(self.trace[1])}

@@ -249,8 +249,14 @@ def test_camera_input_feeds_the_emulators_events(probe, processes, tmp_path):
         probe.spin_for(0.05)
         k += 1
         assert k < 400, 'the controller counted no events'
-    probe.spin_for(0.6)  # small frames still in flight are counted before the base is read
-    base = int(counters()['events_in'])
+    # Small frames still in flight are counted before the base is read: it must hold still
+    # (under load the node may take longer than one diagnostics period to catch up).
+    base = -1
+    for _ in range(20):
+        if base == int(counters()['events_in']):
+            break
+        base = int(counters()['events_in'])
+        probe.spin_for(0.6)
     wrong_step = convert.array_to_image(frames[0], 'mono8', time.time_ns())
     wrong_step.step = 127
     images.publish(wrong_step)
