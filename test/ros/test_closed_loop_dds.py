@@ -22,9 +22,10 @@ def test_commands_arrive_and_move_the_robot(probe, processes):
     commands = probe.collect(Twist, '/cmd_vel', qos.COMMAND)
     # Commands are zero until the controller's input is fresh, and DDS may match the
     # encoder with the controller after the probe: the world (lockstep) can run seconds
-    # of sim time before that. Measure from the first moving command.
-    probe.wait_for(lambda: any(c.linear.x > 0.0 for c in commands), 90,
-                   'a moving command from controller_node')
+    # of sim time before that. Measure from the first moving command, once the probe also
+    # hears the sim (DDS may match the probe with the sim after the controller: seen once).
+    probe.wait_for(lambda: any(c.linear.x > 0.0 for c in commands) and clock and odom, 90,
+                   'a moving command from controller_node, and /clock and /odom')
     start_ns = convert.stamp_to_ns(clock[-1].clock)
     start = odom[-1].pose.pose.position
     probe.wait_for(lambda: convert.stamp_to_ns(clock[-1].clock) - start_ns >= 2_000_000_000,
