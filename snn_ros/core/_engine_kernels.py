@@ -999,14 +999,13 @@ def _bucket(ts, c0, k, jp, proj, w_ns, nb):
     """
     Return the queue bucket of a spike at ``ts`` over the one delay of projection ``jp``.
 
-    ``ts`` lies in the cell that starts at ``c0`` (bucket ``k``), so a comparison
-    replaces the two int64 divisions of ``((ts + delay) // w_ns) % nb``, which
-    cost as much as the rest of queueing the spike.
+    A window's spikes lie in its cell, which starts at ``c0`` (bucket ``k``), so
+    ``ts - c0`` and the delay's remainder ``J_DR`` are both below ``w_ns`` and a
+    comparison replaces the two int64 divisions of ``((ts + delay) // w_ns) % nb``,
+    which cost as much as the rest of queueing the spike. ``nb`` exceeds the
+    delay's whole windows ``J_DQ`` by 3, so one wrap suffices.
     """
-    into = ts - c0 + proj[jp, J_DR]
-    if into < 0 or into >= 2 * w_ns:
-        return ((ts + proj[jp, J_DCONST]) // w_ns) % nb
-    k2 = k + proj[jp, J_DQ] + (1 if into >= w_ns else 0)
+    k2 = k + proj[jp, J_DQ] + (1 if ts - c0 + proj[jp, J_DR] >= w_ns else 0)
     return k2 - nb if k2 >= nb else k2
 
 
