@@ -103,7 +103,9 @@ M_EMN = 17       # spikes of the window in progress so far
 M_NEED = 18      # size a too-small buffer needs (see run_window_loop's status)
 M_NCAND = 19     # 'lif' neurons listed in ``cand`` with a crossing pending in this window
 M_SERIAL = 20    # multi-threaded mode: 1 when the window in progress runs on one thread
-M_LEN = 21
+M_EMAX = 21      # queue entries one spike adds, at most (over the groups)
+M_TAIL = 22      # the window's spikes from here on are in order (-1: not known yet)
+M_LEN = 23
 
 # Columns of the plastic projection table ``pl_tab`` (int64, one row per plastic projection).
 L_SYN0 = 0       # first global synapse id of the projection
@@ -1046,6 +1048,7 @@ def _deliver(em_n, order, em_src, em_t, gint, node_group, gp_ptr, gp_list, proj,
     first synapse, end)``: its whole CSR row arrives at once. A projection with
     per-synapse delays queues one entry per synapse.
     """
+    added = 0
     for r in range(em_n):
         src = em_src[order[r]]
         ts = em_t[order[r]]
@@ -1070,7 +1073,7 @@ def _deliver(em_n, order, em_src, em_t, gint, node_group, gp_ptr, gp_list, proj,
                 q_s0[k2, m] = s0
                 q_s1[k2, m] = s1
                 q_n[k2] = m + 1
-                meta[M_QTOT] += 1
+                added += 1
             else:
                 dbase = proj[jp, J_DOFF] - proj[jp, J_SYN0]
                 for sy in range(s0, s1):
@@ -1082,20 +1085,21 @@ def _deliver(em_n, order, em_src, em_t, gint, node_group, gp_ptr, gp_list, proj,
                     q_s0[k2, m] = sy
                     q_s1[k2, m] = sy + 1
                     q_n[k2] = m + 1
-                meta[M_QTOT] += s1 - s0
+                added += s1 - s0
+    meta[M_QTOT] += added
     return nrec
 
 
 @njit
-def _window_order(em_src, em_t, em_n):
+def _window_order(em_src, em_t, em_n, tail):
     """
     Return the order of the window's spikes ``em_*[:em_n]`` by (time, source).
 
-    The spikes of pushed arrays come last and already sorted, after the few the
-    neurons emitted: the longest sorted tail is kept, the rest is sorted and the
-    two runs are merged.
+    The spikes of pushed arrays come last and already sorted (from ``tail`` on),
+    after the few the neurons emitted: the longest sorted tail is kept, the rest
+    is sorted and the two runs are merged.
     """
-    s = em_n - 1
+    s = min(tail, em_n - 1)
     while s > 0 and (em_t[s - 1] < em_t[s]
                      or (em_t[s - 1] == em_t[s] and em_src[s - 1] <= em_src[s])):
         s -= 1
@@ -1132,8 +1136,10 @@ def _finish_window(meta, gint, par, zig, node_group, st, rng, last_ns, proj, gp_
     n_pend = pend_t.shape[0]
     if meta[M_STAGE] == 1:
         em_n = meta[M_EMN]
-        # Spikes of the sources: pushed arrays, then Poisson sources that are not fused
-        # (both loops can stop when the buffers are full and start again).
+        if meta[M_TAIL] < 0:
+            meta[M_TAIL] = em_n
+        # Spikes of the sources: pushed arrays (in order), then Poisson sources that are
+        # not fused (both loops can stop when the buffers are full and start again).
         pos = meta[M_PEND]
         while pos < n_pend and pend_t[pos] < b:
             if em_n >= em_src.shape[0]:
@@ -1151,6 +1157,7 @@ def _finish_window(meta, gint, par, zig, node_group, st, rng, last_ns, proj, gp_
             for g in range(n_groups):
                 if gint[g, G_KIND] != K_POISSON or gint[g, G_FUSED] != 0:
                     continue
+                meta[M_TAIL] = em_src.shape[0]  # its spikes come in no known order
                 gap = par[g, P_GAP]
                 g0 = gint[g, G_START]
                 for n in range(g0, g0 + gint[g, G_SIZE]):
@@ -1170,13 +1177,16 @@ def _finish_window(meta, gint, par, zig, node_group, st, rng, last_ns, proj, gp_
     # Sort the window's spikes by (time, source), record them and queue them.
     em_n = meta[M_EMN]
     if em_n > 0:
-        order = _window_order(em_src, em_t, em_n)
+        order = _window_order(em_src, em_t, em_n, meta[M_TAIL])
         nrec = meta[M_NREC]
         if nrec + em_n > rec_src.shape[0]:
             meta[M_NEED] = max(2 * rec_src.shape[0], nrec + em_n) + 1024
             return 2
-        most = _room(em_n, order, em_src, em_t, gint, node_group, gp_ptr, gp_list, proj,
-                     indptr, delay, w_ns, nb, q_n, cend - w_ns, k)
+        # A bound spares the exact counting pass, unless the queue may be too small.
+        most = q_n.max() + em_n * meta[M_EMAX]
+        if most > q_t.shape[1]:
+            most = _room(em_n, order, em_src, em_t, gint, node_group, gp_ptr, gp_list, proj,
+                         indptr, delay, w_ns, nb, q_n, cend - w_ns, k)
         if most > q_t.shape[1]:
             meta[M_NEED] = max(2 * q_t.shape[1], most) + 256
             return 3
@@ -1249,6 +1259,7 @@ def run_window_loop(t_end, meta, gint, par, dtab, zig, node_group, st, rng, last
             meta[M_R] = 0
             meta[M_SY] = -1
             meta[M_EMN] = 0
+            meta[M_TAIL] = -1
             meta[M_STAGE] = 1
         b = meta[M_B]
         bf = np.float64(b)
@@ -1325,6 +1336,7 @@ def run_window_loop_mt(t_end, meta, gint, par, dtab, zig, node_group, st, rng, l
             meta[M_R] = 0
             meta[M_SY] = -1
             meta[M_EMN] = 0
+            meta[M_TAIL] = -1
             meta[M_STAGE] = 1
         b = meta[M_B]
         bf = np.float64(b)

@@ -176,6 +176,7 @@ class Simulator:
         n_iptr = n_delay = 0
         d_min, d_max = None, 0
         out_lists = [[] for _ in net.groups]
+        entries = np.zeros(len(net.groups), np.int64)  # queue entries per spike, at most
         for p in net.projections:
             counts = np.bincount(p.pre_idx, minlength=p.pre.size)
             iptr = np.empty(p.pre.size + 1, np.int64)
@@ -198,7 +199,9 @@ class Simulator:
                 n_delay += p.n_synapses
             if p.index in fused_projs or not p.n_synapses:
                 continue
-            out_lists[self._gindex[id(p.pre)]].append(p.index)
+            g_pre = self._gindex[id(p.pre)]
+            out_lists[g_pre].append(p.index)
+            entries[g_pre] += 1 if proj_tab[p.index, kern.J_DMODE] == 0 else counts.max()
             lo, hi = int(p.delay_ns.min()), int(p.delay_ns.max())
             d_min = lo if d_min is None else min(d_min, lo)
             d_max = max(d_max, hi)
@@ -220,6 +223,7 @@ class Simulator:
         self._meta = np.zeros(kern.M_LEN, np.int64)
         self._meta[kern.M_W] = self.d_min_ns
         self._meta[kern.M_NB] = n_buckets
+        self._meta[kern.M_EMAX] = entries.max(initial=0)
         self._meta[kern.M_ACTIVE] = int(active)
         self._st = np.zeros((n, kern.S_NCOLS), np.float64)
         self._st[:, kern.S_DS] = drv_src

@@ -88,11 +88,13 @@ def compare(sim, pops, ref):
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 2 ** 31 - 1), model=st.sampled_from(['lif', 'lif_adaptive', 'lif_exp']))
-def test_engine_matches_naive(seed, model):
+@given(seed=st.integers(0, 2 ** 31 - 1), model=st.sampled_from(['lif', 'lif_adaptive', 'lif_exp']),
+       queue_capacity=st.sampled_from([1, 4096]))
+def test_engine_matches_naive(seed, model, queue_capacity):
+    """Also from a queue of one entry per bucket, so that it grows while it runs."""
     net, pops, inp, idx, times = random_network(seed, model)
     ref = naive.NaiveSim(net, seed=seed).run(T_END, {inp: (idx, times)})
-    sim = Simulator(net, seed=seed)
+    sim = Simulator(net, seed=seed, queue_capacity=queue_capacity)
     sim.push_spikes(inp, idx, times)
     sim.run_until(T_END)
     compare(sim, pops, ref)
