@@ -62,7 +62,7 @@ class EncoderNode(Node):
         try:
             events = self.frames_in.events(msg)
         except ValueError as error:
-            self.drops.drop('bad_image', str(error))
+            self.drops.drop('bad_images', str(error))
             return
         if self.frames_in.restarted:
             self.get_logger().warning('image size changed to %d x %d: new stream'

@@ -75,7 +75,7 @@ class RewardNode(Node):
         try:
             pixels = convert.image_to_array(msg)
         except ValueError as error:
-            self.drops.drop('bad_image', str(error))
+            self.drops.drop('bad_images', str(error))
             return
         if pixels.ndim == 3:
             code = cv2.COLOR_RGB2GRAY if msg.encoding.startswith('rgb') else cv2.COLOR_BGR2GRAY
