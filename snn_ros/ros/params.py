@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
                                 SetParametersResult)
+from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
 
 
 class Param(NamedTuple):
@@ -59,7 +60,11 @@ def declare(node, table):
     """
     values = {}
     for param in table:
-        value = node.declare_parameter(param.name, param.default, _descriptor(param)).value
+        try:
+            value = node.declare_parameter(param.name, param.default, _descriptor(param)).value
+        except (InvalidParameterTypeException, InvalidParameterValueException) as error:
+            # rclpy checks the descriptor's range and the type first.
+            raise ValueError(f'parameter {param.name!r}: {error}') from None
         check(param, value)
         values[param.name] = value
     by_name = {param.name: param for param in table}

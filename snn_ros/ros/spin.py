@@ -11,6 +11,7 @@ import sys
 
 import rclpy
 from rclpy.executors import ExternalShutdownException
+from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
 
 #: Seconds a node's teardown may take after its checkpoint is written.
 TEARDOWN_GRACE_S = 10.0
@@ -29,6 +30,11 @@ def run(node_class, args=None):
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except _rclpy.RCLError:
+        # SIGINT or SIGTERM closes the context; a callback publishing at that moment
+        # fails ("publisher's context is invalid"). That is a clean stop too.
+        if rclpy.ok():
+            raise
     except (ValueError, OSError) as error:
         print(f'[{node_class.__name__}] cannot start: {error}', file=sys.stderr, flush=True)
         return 2
