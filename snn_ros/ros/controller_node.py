@@ -22,6 +22,7 @@ events older than the network time, NaN rewards, and input beyond
 """
 
 import math
+import os
 from pathlib import Path
 import time
 
@@ -110,6 +111,12 @@ class ControllerNode(Node):
         super().__init__('controller')
         self.p = declare(self, PARAMETERS)
         self.drops = DropCounter(self.get_logger())
+        self.checkpoint = Path(self.p.checkpoint_file) if self.p.checkpoint_file else None
+        if self.checkpoint is not None and (self.checkpoint.suffix != '.npz' or not os.access(
+                self.checkpoint.parent, os.W_OK)):
+            raise ValueError(f"parameter 'checkpoint_file' = '{self.checkpoint}' must name a "
+                             '.npz file in a folder that exists and can be written')
+        self.checkpoints_failed = 0
         started = time.perf_counter()
         self.controller = Controller.from_file(resolve_config(self.p.network_file),
                                                seed=self.p.seed)
@@ -119,7 +126,6 @@ class ControllerNode(Node):
         self.get_logger().info(f'controller ready in {self.startup_s:.2f} s '
                                f'({self.controller.describe()})')
         self.controller.learning = self.p.learning
-        self.checkpoint = Path(self.p.checkpoint_file) if self.p.checkpoint_file else None
         if self.checkpoint is not None and self.checkpoint.exists():
             self._load()
         self.decoder = PacketDecoder(tolerant=True)
@@ -285,6 +291,7 @@ class ControllerNode(Node):
                   'seq_gaps': self.decoder.seq_gaps, 'clock_resyncs': self.clock_map.resyncs,
                   'processing_lag_ms': self.lag_ns / 1e6,
                   'learning': bool(self.controller.learning and not self.stopped),
+                  'checkpoints_failed': self.checkpoints_failed,
                   'startup_s': self.startup_s}
         values.update({f'dropped_{k}': v for k, v in self.drops.counts.items()})
         values.update(self.controller.stats())
@@ -299,7 +306,14 @@ class ControllerNode(Node):
     def _save(self):
         if self.checkpoint is None:
             return 'no checkpoint_file is set'
-        self.controller.save(self.checkpoint)
+        try:
+            self.controller.save(self.checkpoint)
+        except OSError as error:
+            # A full disk or a folder gone: the node drives on, the last good file stays.
+            self.checkpoints_failed += 1
+            self.get_logger().error(f'checkpoint not saved: {error}',
+                                    throttle_duration_sec=10.0)
+            return f'failed: {error}'
         return f'saved {self.checkpoint}'
 
     def _load(self):

@@ -7,6 +7,7 @@ test's own.
 """
 
 import math
+import shutil
 import signal
 import time
 
@@ -200,6 +201,23 @@ def test_bad_input_is_counted_and_the_node_keeps_answering(probe, processes, tmp
     assert int(counters['dropped_implausible_time_events']) > 0  # the garbage evt3
     # The packet stamped a second back: older than max_input_lag_s (0.5 s).
     assert int(counters['dropped_stale_events']) > 0
+    assert rig.process.poll() is None
+
+
+@pytest.mark.ros
+def test_a_checkpoint_that_cannot_be_written_is_counted_and_the_node_drives_on(
+        probe, processes, tmp_path):
+    folder = tmp_path / 'checkpoints'
+    folder.mkdir()
+    rig = Rig(probe, processes, folder)
+    assert rig.call('save_weights').success
+    shutil.rmtree(folder)  # the folder is gone (a disk unmounted, say)
+    reply = rig.call('save_weights')
+    assert not reply.success and reply.message.startswith('failed'), reply.message
+    rig.diagnostics.clear()
+    probe.wait_for(lambda: int(rig.counters().get('checkpoints_failed', 0)) == 1, 30,
+                   'the failed checkpoint in diagnostics')
+    assert rig.call('set_learning', False).success  # still answering
     assert rig.process.poll() is None
 
 
