@@ -174,6 +174,17 @@ class Controller:
             self.epoch_ns = int(np.min(t_ns))
         return t_ns - self.epoch_ns
 
+    def rebase(self, t_ns):
+        """
+        Make the input clock's ``t_ns`` the network's current time (the clock jumped).
+
+        The network's own time goes on: events stamped after ``t_ns`` on the new
+        clock are on time again. The input map starts afresh (its refractory
+        periods were on the old clock).
+        """
+        self.epoch_ns = int(t_ns) - self.sim.t_ns
+        self.input_map = None
+
     def _map_for(self, width, height):
         if self.input_map is None or (self.input_map.width, self.input_map.height) != \
                 (width, height):
@@ -192,19 +203,20 @@ class Controller:
         Feed time-sorted events from a ``width`` x ``height`` sensor; return how many were late.
 
         Events older than the network time cannot be delivered any more; they are
-        dropped and counted (the count is returned).
+        dropped and counted (the count is returned) before the input map sees them.
         """
+        late = 0
+        if self.epoch_ns is not None and events.shape[0]:
+            on_time = events['t'] >= self.t_ns
+            late = events.shape[0] - int(np.count_nonzero(on_time))
+            if late:
+                events = events[on_time]
+                self.late_events += late
         if events.shape[0] == 0:
-            return 0
+            return late
         spikes = self._map_for(width, height).to_spikes(events)
-        if spikes.shape[0] == 0:
-            return 0
-        spikes['t'] = self._since_epoch(spikes['t'])
-        late = int(np.count_nonzero(spikes['t'] < self.sim.t_ns))
-        if late:
-            spikes = spikes[spikes['t'] >= self.sim.t_ns]
-            self.late_events += late
         if spikes.shape[0]:
+            spikes['t'] = self._since_epoch(spikes['t'])
             self.sim.push_spikes(self.input, spikes['neuron'], spikes['t'])
             self.events_fed += spikes.shape[0]
             self._run_to(int(spikes['t'][-1]))

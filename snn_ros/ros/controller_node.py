@@ -31,6 +31,8 @@ from event_camera_msgs.msg import EventPacket
 from geometry_msgs.msg import Twist, TwistStamped
 import numpy as np
 from rcl_interfaces.msg import SetParametersResult
+from rclpy.clock import JumpThreshold
+from rclpy.duration import Duration
 from rclpy.node import Node
 from sensor_msgs.msg import Image
 from std_msgs.msg import Float32, Float32MultiArray, Float64
@@ -128,15 +130,16 @@ class ControllerNode(Node):
         self.controller.learning = self.p.learning
         if self.checkpoint is not None and self.checkpoint.exists():
             self._load()
-        self.decoder = PacketDecoder(tolerant=True)
-        self.clock_map = SensorClock()
-        self.frames_in = dvs.FrameEvents(self.p) if self.p.input == 'image' else None
-        self.last_input_ns = None
-        self.newest_input_ns = 0
+        self._restart_input()
         self.events_in = 0
         self.lag_ns = 0
-        self.budget = _TokenBucket(self.p.max_event_rate_hz)
         self.stopped = True
+        self.clock_jumps = 0
+        # A clock sent back (a simulator reset, a bag replayed from its start) would
+        # make every later event older than the network time.
+        self.jump_handle = self.get_clock().create_jump_callback(
+            JumpThreshold(min_forward=None, min_backward=Duration(seconds=-0.001)),
+            post_callback=self.on_clock_jump)
 
         cmd_type = TwistStamped if self.p.cmd_stamped else Twist
         self.cmd_pub = self.create_publisher(cmd_type, 'cmd_vel', qos.COMMAND)
@@ -289,7 +292,7 @@ class ControllerNode(Node):
         values = {'events_in': self.events_in, 'inputs_dropped': self.drops.total,
                   'packets_lost_by_seq_gap': self.decoder.lost_packets,
                   'seq_gaps': self.decoder.seq_gaps, 'clock_resyncs': self.clock_map.resyncs,
-                  'processing_lag_ms': self.lag_ns / 1e6,
+                  'processing_lag_ms': self.lag_ns / 1e6, 'clock_jumps': self.clock_jumps,
                   'learning': bool(self.controller.learning and not self.stopped),
                   'checkpoints_failed': self.checkpoints_failed,
                   'startup_s': self.startup_s}
@@ -340,12 +343,26 @@ class ControllerNode(Node):
     def on_reset(self, request, response):
         """Reset the network state (weights kept)."""
         self.controller.reset()
-        self.decoder = PacketDecoder(tolerant=True)
-        self.clock_map = SensorClock()
-        if self.frames_in is not None:
-            self.frames_in = dvs.FrameEvents(self.p)  # the next frame starts a new stream
+        self._restart_input()
         response.success, response.message = True, 'network state reset'
         return response
+
+    def on_clock_jump(self, jump):
+        """Follow a clock sent back: map its new time onto the network's; restart the input."""
+        self.controller.rebase(self._now_ns() - int(self.p.max_input_delay_s * NS_PER_S))
+        self._restart_input()
+        self.clock_jumps += 1
+        self.get_logger().warning(f'clock jumped back {-jump.delta.nanoseconds / 1e9:.3f} s: '
+                                  'the network goes on from the new time')
+
+    def _restart_input(self):
+        """Start the input streams afresh: decoder, sensor clock, frames, rate budget."""
+        self.decoder = PacketDecoder(tolerant=True)
+        self.clock_map = SensorClock()
+        self.frames_in = dvs.FrameEvents(self.p) if self.p.input == 'image' else None
+        self.budget = _TokenBucket(self.p.max_event_rate_hz)
+        self.last_input_ns = None
+        self.newest_input_ns = 0
 
     def on_set_learning(self, request, response):
         """Switch learning on or off."""

@@ -19,7 +19,7 @@ from rclpy.node import Node
 from sensor_msgs.msg import Image
 
 from snn_ros.core.types import EVENT_DTYPE
-from snn_ros.encoding.codecs import encode_evt3, encode_mono
+from snn_ros.encoding.codecs import encode_evt3, encode_mono, EVT3_MAX_SIZE
 from snn_ros.encoding.packets import packet_bounds
 from snn_ros.ros import convert, dvs, qos, spin
 from snn_ros.ros.diagnostics import DropCounter, status_array
@@ -59,6 +59,10 @@ class EncoderNode(Node):
 
     def on_image(self, msg):
         """Emulate the events since the previous frame and publish them."""
+        if self.p.encoding == 'evt3' and max(msg.width, msg.height) > EVT3_MAX_SIZE:
+            self.drops.drop('bad_images', f'a {msg.width} x {msg.height} frame: evt3 addresses '
+                            f'end at {EVT3_MAX_SIZE}; use encoding mono')
+            return
         try:
             events = self.frames_in.events(msg)
         except ValueError as error:

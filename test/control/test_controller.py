@@ -70,6 +70,18 @@ def test_spike_times_stay_exact_on_the_ros_clock():
                                       ros.sim.state_arrays()[key], err_msg=key)
 
 
+def test_a_clock_sent_back_goes_on_from_the_network_time():
+    """After ``rebase``, a replay of the stream is taken whole, as input after the first."""
+    events = _events(5000, seed=3)
+    ctl = Controller(_spec())
+    ctl.feed(events, W, H)
+    first, t_net = ctl.stats()['input_spikes'], ctl.sim.t_ns
+    ctl.rebase(int(events['t'][0]))
+    assert ctl.feed(events, W, H) == 0  # none late
+    assert ctl.stats()['input_spikes'] == 2 * first  # none merged with the first pass either
+    assert ctl.sim.t_ns > t_net
+
+
 def test_input_refractory_period_merges_and_counts_events():
     events = _events(20000, seed=1)
     free, limited = Controller(_spec(refractory_s=0.0)), Controller(_spec(refractory_s=0.001))

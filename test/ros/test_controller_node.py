@@ -16,7 +16,9 @@ from event_camera_msgs.msg import EventPacket
 from geometry_msgs.msg import Twist
 import numpy as np
 import pytest
+import rclpy
 from rclpy.qos import qos_profile_sensor_data
+from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import Image
 from std_msgs.msg import Float32
 from std_srvs.srv import SetBool, Trigger
@@ -89,13 +91,15 @@ class Rig:
         self.probe.wait_for(future.done, 30, f'~/{name}')
         return future.result()
 
-    def play(self, packets, period_s=0.004):
-        """Publish packets restamped to now, keeping their spacing."""
+    def play(self, packets):
+        """Publish packets restamped to now, each when its stamp comes (as a camera would)."""
         t0 = time.time_ns()
         first = packets[0].stamp_ns
         for packet in packets:
-            self.events.publish(packet_msg(packet, t0 + packet.stamp_ns - first))
-            self.probe.spin_for(period_s)
+            due = t0 + packet.stamp_ns - first
+            while time.time_ns() < due:
+                rclpy.spin_once(self.probe.node, timeout_sec=0.001)
+            self.events.publish(packet_msg(packet, due))
 
     def counters(self):
         return {kv.key: kv.value for d in self.diagnostics for s in d.status
@@ -111,6 +115,43 @@ def test_real_recording_gives_twist(probe, processes, tmp_path, shared_data):
     assert all(0.0 < c.linear.x <= 0.5 and abs(c.angular.z) <= 2.0 for c in moving)
     probe.wait_for(lambda: int(rig.counters().get('events_in', 0)) > 10_000, 10,
                    'events counted in diagnostics')
+
+
+class SimClock:
+    """A simulator's ``/clock``, published by the probe every 10 ms of wall time."""
+
+    def __init__(self, probe, start_s):
+        self.t_ns = int(start_s * 1e9)
+        self.pub = probe.node.create_publisher(Clock, '/clock', qos.COMMAND)
+        probe.node.create_timer(0.01, self.tick)
+
+    def tick(self):
+        self.t_ns += 10_000_000
+        self.pub.publish(Clock(clock=convert.ns_to_stamp(self.t_ns)))
+
+
+@pytest.mark.ros
+def test_a_clock_sent_back_is_followed(probe, processes, tmp_path, shared_data):
+    """use_sim_time and a simulator reset: the input after it is taken as before it."""
+    sim_clock = SimClock(probe, 100.0)
+    rig = Rig(probe, processes, tmp_path, ['-p', 'use_sim_time:=true'], checkpoint=False)
+    packets = recording(shared_data, 200)
+
+    def play(part):
+        for packet in part:  # stamped on the simulator's clock, a packet per 4 ms of it
+            rig.events.publish(packet_msg(packet, sim_clock.t_ns))
+            probe.spin_for(0.004)
+
+    def counter(key):
+        return int(rig.counters().get(key, 0))
+    play(packets[:100])
+    probe.wait_for(lambda: counter('input_spikes') > 1_000, 20, 'input before the reset')
+    sim_clock.t_ns = int(10e9)  # the simulator resets: its clock goes back 90 s
+    probe.wait_for(lambda: counter('clock_jumps') == 1, 20, 'the jump in diagnostics')
+    before = counter('input_spikes')
+    play(packets[100:])
+    probe.wait_for(lambda: counter('input_spikes') > before + 1_000, 20, 'input after the reset')
+    probe.wait_for(lambda: any(c.linear.x != 0.0 for c in rig.cmds[-5:]), 20, 'a moving Twist')
 
 
 @pytest.mark.ros
