@@ -15,6 +15,8 @@ import time
 from diagnostic_msgs.msg import DiagnosticArray
 from event_camera_msgs.msg import EventPacket
 import numpy as np
+from rclpy.clock import JumpThreshold
+from rclpy.duration import Duration
 from rclpy.node import Node
 from sensor_msgs.msg import Image
 
@@ -55,6 +57,12 @@ class EncoderNode(Node):
         self.events_pub = self.create_publisher(EventPacket, 'events', qos.SENSOR)
         self.diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', qos.COMMAND)
         self.create_timer(self.p.diagnostics_period_s, self._publish_diagnostics)
+        # A clock sent back (a simulator reset) sends the frames' stamps back too: a new
+        # stream, where they would otherwise all be refused as going backwards.
+        self.clock_jumps = 0
+        self.jump_handle = self.get_clock().create_jump_callback(
+            JumpThreshold(min_forward=None, min_backward=Duration(seconds=-0.001)),
+            post_callback=self.on_clock_jump)
         self.create_subscription(Image, 'image', self.on_image, qos.SENSOR)
 
     def on_image(self, msg):
@@ -73,6 +81,13 @@ class EncoderNode(Node):
                                       % self.frames_in.size)
         self.frames += 1
         self._publish(events, msg.header.frame_id)
+
+    def on_clock_jump(self, jump):
+        """Start a new stream: the next frame is its first."""
+        self.frames_in = dvs.FrameEvents(self.p)
+        self.clock_jumps += 1
+        self.get_logger().warning(f'clock jumped back {-jump.delta.nanoseconds / 1e9:.3f} s: '
+                                  'new stream')
 
     def _publish(self, events, frame_id):
         if events.shape[0] == 0:
@@ -103,7 +118,8 @@ class EncoderNode(Node):
 
     def _publish_diagnostics(self):
         values = {'frames': self.frames, 'events_out': self.events_out,
-                  'packets_out': self.seq, 'frames_dropped': self.drops.total}
+                  'packets_out': self.seq, 'frames_dropped': self.drops.total,
+                  'clock_jumps': self.clock_jumps}
         values.update({f'dropped_{k}': v for k, v in self.drops.counts.items()})
         warn = f'{self.drops.total} frame(s) dropped' if self.drops.total else ''
         self.diag_pub.publish(status_array(self.get_clock().now().to_msg(),

@@ -18,7 +18,6 @@ import numpy as np
 import pytest
 import rclpy
 from rclpy.qos import qos_profile_sensor_data
-from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import Image
 from std_msgs.msg import Float32
 from std_srvs.srv import SetBool, Trigger
@@ -28,6 +27,8 @@ from snn_ros.encoding.emulator import DvsEmulator, EmulatorParams
 from snn_ros.encoding.files import iter_bag_packets
 from snn_ros.ros import convert, qos
 from snn_ros.sim.driver import driven_frames
+
+from .clock import SimClock
 
 TOPICS = {'events_topic': '/t/events', 'reward_topic': '/t/reward',
           'cmd_vel_topic': '/t/cmd_vel'}
@@ -115,19 +116,6 @@ def test_real_recording_gives_twist(probe, processes, tmp_path, shared_data):
     assert all(0.0 < c.linear.x <= 0.5 and abs(c.angular.z) <= 2.0 for c in moving)
     probe.wait_for(lambda: int(rig.counters().get('events_in', 0)) > 10_000, 10,
                    'events counted in diagnostics')
-
-
-class SimClock:
-    """A simulator's ``/clock``, published by the probe every 10 ms of wall time."""
-
-    def __init__(self, probe, start_s):
-        self.t_ns = int(start_s * 1e9)
-        self.pub = probe.node.create_publisher(Clock, '/clock', qos.COMMAND)
-        probe.node.create_timer(0.01, self.tick)
-
-    def tick(self):
-        self.t_ns += 10_000_000
-        self.pub.publish(Clock(clock=convert.ns_to_stamp(self.t_ns)))
 
 
 @pytest.mark.ros

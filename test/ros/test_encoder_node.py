@@ -11,6 +11,8 @@ from snn_ros.encoding.emulator import DvsEmulator, EmulatorParams
 from snn_ros.encoding.packets import SensorClock
 from snn_ros.ros import convert, qos
 
+from .clock import SimClock
+
 W, H = 48, 32
 FRAME_NS = 33_333_333
 T0_NS = 1_700_000_000_000_000_000
@@ -118,3 +120,32 @@ def test_bad_frames_are_counted_and_the_node_keeps_running(probe, processes):
         return int(values.get('frames_dropped', 0))
     probe.wait_for(lambda: dropped() >= 5 and packets, 30, 'five drops and fresh events')
     assert dropped() == 5
+
+
+@pytest.mark.ros
+def test_a_clock_sent_back_starts_a_new_stream(probe, processes):
+    """use_sim_time and a simulator reset: the frames after it, stamped earlier, give events."""
+    sim_clock = SimClock(probe, 100.0)
+    processes.launch('encoder.launch.py', 'encoder_node',
+                     ['-p', 'use_sim_time:=true', '-p', 'diagnostics_period_s:=0.2'],
+                     image_topic='/test/image', events_topic='/test/events')
+    packets = probe.collect(EventPacket, '/test/events', qos.EVENTS)
+    diagnostics = probe.collect(DiagnosticArray, '/diagnostics', qos.COMMAND)
+    pub = probe.node.create_publisher(Image, '/test/image', qos.COMMAND)
+    handshake(probe, pub, packets)
+    for k in range(4):  # the stream before the reset
+        pub.publish(convert.array_to_image(moving_edge(k), 'mono8', T0_NS + k * FRAME_NS))
+        probe.spin_for(0.05)
+    probe.wait_for(lambda: packets, 20, 'events before the reset')
+    packets.clear()
+
+    def jumps():
+        values = {kv.key: kv.value for d in diagnostics for s in d.status for kv in s.values}
+        return int(values.get('clock_jumps', 0))
+    sim_clock.t_ns = int(10e9)  # the simulator resets: its clock goes back 90 s
+    probe.wait_for(lambda: jumps() == 1, 20, 'the jump in diagnostics')
+    for k in range(4):  # its camera's stamps go back with it (frames of the same size)
+        pub.publish(convert.array_to_image(moving_edge(k), 'mono8', T0_NS - 5 * 10**9
+                                           + k * FRAME_NS))
+        probe.spin_for(0.05)
+    probe.wait_for(lambda: packets, 20, 'events of the frames after the reset')
