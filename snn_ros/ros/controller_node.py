@@ -31,8 +31,6 @@ from event_camera_msgs.msg import EventPacket
 from geometry_msgs.msg import Twist, TwistStamped
 import numpy as np
 from rcl_interfaces.msg import SetParametersResult
-from rclpy.clock import JumpThreshold
-from rclpy.duration import Duration
 from rclpy.node import Node
 from sensor_msgs.msg import Image
 from std_msgs.msg import Float32, Float32MultiArray, Float64
@@ -42,7 +40,7 @@ from snn_ros.control.controller import Controller
 from snn_ros.core.types import EVENT_DTYPE, NS_PER_S
 from snn_ros.encoding.codecs import encode_evt3, encode_mono, PacketDecoder
 from snn_ros.encoding.packets import SensorClock
-from snn_ros.ros import convert, dvs, qos, spin
+from snn_ros.ros import convert, dvs, qos, spin, time_jumps
 from snn_ros.ros.diagnostics import DropCounter, status_array
 from snn_ros.ros.params import declare, Param
 
@@ -137,9 +135,7 @@ class ControllerNode(Node):
         self.clock_jumps = 0
         # A clock sent back (a simulator reset, a bag replayed from its start) would
         # make every later event older than the network time.
-        self.jump_handle = self.get_clock().create_jump_callback(
-            JumpThreshold(min_forward=None, min_backward=Duration(seconds=-0.001)),
-            post_callback=self.on_clock_jump)
+        self.jump_handle = time_jumps.on_clock_sent_back(self, self.on_clock_jump)
 
         cmd_type = TwistStamped if self.p.cmd_stamped else Twist
         self.cmd_pub = self.create_publisher(cmd_type, 'cmd_vel', qos.COMMAND)

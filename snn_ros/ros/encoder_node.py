@@ -15,15 +15,13 @@ import time
 from diagnostic_msgs.msg import DiagnosticArray
 from event_camera_msgs.msg import EventPacket
 import numpy as np
-from rclpy.clock import JumpThreshold
-from rclpy.duration import Duration
 from rclpy.node import Node
 from sensor_msgs.msg import Image
 
 from snn_ros.core.types import EVENT_DTYPE
 from snn_ros.encoding.codecs import encode_evt3, encode_mono, EVT3_MAX_SIZE
 from snn_ros.encoding.packets import packet_bounds
-from snn_ros.ros import convert, dvs, qos, spin
+from snn_ros.ros import convert, dvs, qos, spin, time_jumps
 from snn_ros.ros.diagnostics import DropCounter, status_array
 from snn_ros.ros.params import declare, Param
 
@@ -60,9 +58,7 @@ class EncoderNode(Node):
         # A clock sent back (a simulator reset) sends the frames' stamps back too: a new
         # stream, where they would otherwise all be refused as going backwards.
         self.clock_jumps = 0
-        self.jump_handle = self.get_clock().create_jump_callback(
-            JumpThreshold(min_forward=None, min_backward=Duration(seconds=-0.001)),
-            post_callback=self.on_clock_jump)
+        self.jump_handle = time_jumps.on_clock_sent_back(self, self.on_clock_jump)
         self.create_subscription(Image, 'image', self.on_image, qos.SENSOR)
 
     def on_image(self, msg):
