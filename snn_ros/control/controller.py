@@ -202,19 +202,17 @@ class Controller:
         """
         Feed time-sorted events from a ``width`` x ``height`` sensor; return how many were late.
 
-        Events older than the network time cannot be delivered any more; they are
-        dropped and counted (the count is returned) before the input map sees them.
+        Events older than the network time cannot be delivered any more: the input
+        map skips and counts them (the count is returned) before its region and
+        refractory periods see them.
         """
-        late = 0
-        if self.epoch_ns is not None and events.shape[0]:
-            on_time = events['t'] >= self.t_ns
-            late = events.shape[0] - int(np.count_nonzero(on_time))
-            if late:
-                events = events[on_time]
-                self.late_events += late
         if events.shape[0] == 0:
-            return late
-        spikes = self._map_for(width, height).to_spikes(events)
+            return 0
+        input_map = self._map_for(width, height)
+        before = input_map.late
+        spikes = input_map.to_spikes(events, None if self.epoch_ns is None else self.t_ns)
+        late = input_map.late - before
+        self.late_events += late
         if spikes.shape[0]:
             spikes['t'] = self._since_epoch(spikes['t'])
             self.sim.push_spikes(self.input, spikes['neuron'], spikes['t'])

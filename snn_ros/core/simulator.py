@@ -410,18 +410,23 @@ class Simulator:
         return self._gindex[id(group)]
 
     def spikes(self, group):
-        """Return the recorded spikes of ``group`` as a ``SPIKE_DTYPE`` array (local ids)."""
+        """
+        Return the recorded spikes of ``group`` as a ``SPIKE_DTYPE`` array (local ids).
+
+        They come in (time, neuron) order as recorded: each window's spikes sorted,
+        window after window (the controller reads them after every packet).
+        """
         g = self._check(group, 'group')
         if not group.record:
             raise ValueError(f'{group.name!r} is not recorded; create it with record=True')
         nrec = int(self._meta[kern.M_NREC])
         src, t = self._rec[0][:nrec], self._rec[1][:nrec]
         start = self._gint[g, kern.G_START]
-        sel = (src >= start) & (src < start + group.size)
-        out = np.empty(int(sel.sum()), SPIKE_DTYPE)
+        sel = np.flatnonzero((src >= start) & (src < start + group.size))
+        out = np.empty(sel.shape[0], SPIKE_DTYPE)
         out['neuron'] = src[sel] - start
         out['t'] = t[sel]
-        return out[np.lexsort((out['neuron'], out['t']))]
+        return out
 
     def clear_spikes(self):
         """Forget every recorded spike (recording goes on)."""

@@ -21,6 +21,7 @@ from snn_ros.encoding import _code_kernels as _k
 
 POLARITY_MODES = ('separate', 'merged')
 NORMALISE_MODES = (None, 'pixels', 'max')
+_NO_LIMIT = np.iinfo(np.int64).min
 
 
 class GridInputMap:
@@ -72,6 +73,7 @@ class GridInputMap:
         self.last_t = np.full(self.n_neurons, np.iinfo(np.int64).min // 2, np.int64)
         self.dropped = 0  # events outside the region
         self.merged = 0   # events within an input neuron's refractory period
+        self.late = 0     # events before ``t_min`` (see ``to_spikes``)
 
     @property
     def table(self):
@@ -84,15 +86,22 @@ class GridInputMap:
             raise ValueError('GridInputMap: events must be an EVENT_DTYPE array')
         return events['x'], events['y'], events['p']
 
-    def to_spikes(self, events):
-        """Return the spikes of the mapped events (SPIKE_DTYPE, event order kept)."""
+    def to_spikes(self, events, t_min=None):
+        """
+        Return the spikes of the mapped events (SPIKE_DTYPE, event order kept).
+
+        Events before ``t_min`` [ns] (a network's current time) are late: skipped
+        before the region and the refractory periods see them, and counted in ``late``.
+        """
         x, y, p = self._fields(events)
         out = np.empty(x.shape[0], dtype=SPIKE_DTYPE)
-        n, outside = _k.grid_map(x, y, p, events['t'], self.column, self.row, self.n_cells,
-                                 self.polarity == 'separate', self.refractory_ns, self.last_t,
-                                 out['neuron'], out['t'])
+        n, outside, late = _k.grid_map(
+            x, y, p, events['t'], self.column, self.row, self.n_cells,
+            self.polarity == 'separate', self.refractory_ns, self.last_t,
+            _NO_LIMIT if t_min is None else int(t_min), out['neuron'], out['t'])
         self.dropped += outside
-        self.merged += x.shape[0] - outside - n
+        self.late += late
+        self.merged += x.shape[0] - outside - late - n
         return out[:n]
 
     def counts(self, events):

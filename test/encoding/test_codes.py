@@ -141,6 +141,26 @@ def test_grid_map_matches_naive(roi, grid, polarity, refractory_ns):
         assert np.array_equal(counts, np.bincount(s['neuron'], minlength=m.n_neurons))
 
 
+@pytest.mark.parametrize('polarity', ['merged', 'separate'])
+def test_grid_map_skips_late_events_first(polarity):
+    # Late events (before t_min) are counted and skipped before the region and the
+    # refractory periods see them: the spikes are those of the on-time events alone.
+    rng = np.random.default_rng(5)
+    ev = random_events(rng, 5000, 128, 128)
+    ev['t'][::3] -= 400_000  # every third event comes late, some beyond the sensor
+    t_min = int(np.median(ev['t']))
+    m = GridInputMap(128, 128, grid=(8, 4), roi=(0, 64, 128, 64), polarity=polarity,
+                     refractory_ns=200_000)
+    s = np.concatenate([m.to_spikes(ev[:2000], t_min), m.to_spikes(ev[2000:], t_min)])
+    on_time = ev[ev['t'] >= t_min]
+    inside = on_time[(on_time['x'] < 128) & (on_time['y'] < 128)]
+    ref = naive.grid_map(inside, (0, 64, 128, 64), (8, 4), polarity == 'separate', 200_000)
+    assert np.array_equal(s[np.lexsort((s['neuron'], s['t']))], ref)
+    assert m.late == np.count_nonzero(ev['t'] < t_min) > 1000
+    assert m.dropped + m.merged + m.late == len(ev) - len(s)
+    assert m.merged > 0
+
+
 def test_grid_normalisation():
     ev = np.zeros(6, dtype=EVENT_DTYPE)
     ev['x'] = [0, 1, 2, 9, 9, 9]       # 10 columns into 3 cells: 4, 3, 3 pixels wide
