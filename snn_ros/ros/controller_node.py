@@ -176,7 +176,7 @@ class ControllerNode(Node):
         Feed a packet, then those that queued up meanwhile (``MAX_PACKETS_PER_CALLBACK``).
 
         A node that falls behind then pays the executor's cost per message (a wait
-        on every entity and a task, about 0.4 ms here) once per batch, not per packet.
+        on every entity and a task, about 0.6 ms here) once per batch, not per packet.
         """
         self._on_packet(msg)
         for _ in range(MAX_PACKETS_PER_CALLBACK - 1):
