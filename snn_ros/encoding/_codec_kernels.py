@@ -772,3 +772,14 @@ def mono_encode(raw, time_base, out):
             return i
         out[i] = (np.uint64(raw[o + 4] != 0) << np.uint64(63)) | (xy << np.uint64(32)) | dt
     return -1
+
+
+@njit
+def shift_times(t, offset, lo, hi):
+    """Add ``offset`` to every time of ``t`` in place; return how many then lie outside [lo, hi]."""
+    outside = 0
+    for k in range(t.shape[0]):
+        v = t[k] + offset
+        t[k] = v
+        outside += (v < lo) | (v > hi)
+    return outside

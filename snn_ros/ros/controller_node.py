@@ -39,7 +39,7 @@ from std_srvs.srv import SetBool, Trigger
 from snn_ros.control.controller import Controller
 from snn_ros.core.types import EVENT_DTYPE, NS_PER_S
 from snn_ros.encoding.codecs import encode_evt3, encode_mono, PacketDecoder
-from snn_ros.encoding.packets import SensorClock
+from snn_ros.encoding.packets import SensorClock, shift_times
 from snn_ros.ros import convert, dvs, qos, spin, time_jumps
 from snn_ros.ros.diagnostics import DropCounter, status_array
 from snn_ros.ros.params import declare, Param
@@ -197,9 +197,9 @@ class ControllerNode(Node):
                             f'{msg.height}, {len(msg.events)} bytes')
             return
         stamp_ns = convert.stamp_to_ns(msg.header.stamp)
-        if events.shape[0]:
-            events['t'] += self.clock_map.offset(stamp_ns, msg.time_base, int(events['t'][0]))
-        self._feed(events, msg.width, msg.height, stamp_ns)
+        offset_ns = self.clock_map.offset(stamp_ns, msg.time_base, int(events['t'][0])) \
+            if events.shape[0] else 0
+        self._feed(events, msg.width, msg.height, stamp_ns, offset_ns)
 
     def on_image(self, msg):
         """Emulate the frame's events (in ROS time already) and feed the network."""
@@ -208,10 +208,10 @@ class ControllerNode(Node):
         except ValueError as error:
             self.drops.drop('bad_images', str(error))
             return
-        self._feed(events, *self.frames_in.size, convert.stamp_to_ns(msg.header.stamp))
+        self._feed(events, *self.frames_in.size, convert.stamp_to_ns(msg.header.stamp), 0)
 
-    def _feed(self, events, width, height, stamp_ns):
-        """Feed events in ROS time; drop stale, excess and implausibly timed ones."""
+    def _feed(self, events, width, height, stamp_ns, offset_ns):
+        """Feed events (ROS time is their time + ``offset_ns``); drop stale, excess, wild ones."""
         now_ns = self._now_ns()
         self.last_input_ns = now_ns
         if events.shape[0] == 0:
@@ -227,8 +227,8 @@ class ControllerNode(Node):
         # Damaged payloads decode to wild times; one of them must not push the
         # network far ahead, where every later event would be late.
         span_ns = int(self.p.max_packet_span_s * NS_PER_S)
-        wild = (events['t'] < stamp_ns - span_ns) | (events['t'] > stamp_ns + span_ns)
-        if wild.any():
+        if shift_times(events, offset_ns, stamp_ns - span_ns, stamp_ns + span_ns):
+            wild = (events['t'] < stamp_ns - span_ns) | (events['t'] > stamp_ns + span_ns)
             self.drops.drop('implausible_time_events', f'{int(wild.sum())} events more than '
                             f'{self.p.max_packet_span_s:g} s from their packet stamp',
                             int(wild.sum()))
@@ -412,6 +412,7 @@ def _warm_up_decoders():
         msg = EventPacket(encoding=encoding, width=640, height=480, time_base=base)
         msg.events = payload.tobytes()
         PacketDecoder().decode(encoding, convert.packet_bytes(msg), 640, 480, base, 0)
+    shift_times(events, 0, 0, 0)
 
 
 class _TokenBucket:
