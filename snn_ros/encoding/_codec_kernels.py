@@ -776,7 +776,7 @@ def mono_encode(raw, time_base, out):
 
 @njit
 def shift_times(t, offset, lo, hi):
-    """Add ``offset`` to every time of ``t`` in place; return how many then lie outside [lo, hi]."""
+    """Add ``offset`` to the times ``t`` in place; return how many then lie outside [lo, hi]."""
     outside = 0
     for k in range(t.shape[0]):
         v = t[k] + offset

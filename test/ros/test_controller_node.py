@@ -236,7 +236,7 @@ def test_bad_input_is_counted_and_the_node_keeps_answering(probe, processes, tmp
 
 @pytest.mark.ros
 def test_a_backlog_is_fed_in_batches_and_nothing_is_lost(probe, processes, tmp_path,
-                                                        shared_data):
+                                                         shared_data):
     # 400 packets of the recording (1.6 s of events) sent as fast as the probe can,
     # stamped as a camera stamps them: they queue up at the node, which takes them in
     # batches (see on_events), in order, and must feed every event.
