@@ -350,3 +350,30 @@ def test_camera_input_feeds_the_emulators_events(probe, processes, tmp_path):
     assert int(counters()['dropped_bad_images']) == 1
     assert any(c.linear.x != 0.0 for c in cmds)
     assert all(abs(c.linear.x) <= 0.5 and abs(c.angular.z) <= 2.0 for c in cmds)
+
+
+@pytest.mark.ros
+def test_parameters_changed_at_run_time_apply(probe, processes, tmp_path, shared_data):
+    """``ros2 param set`` on a live clamp takes effect; a refused value changes nothing."""
+    from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
+    from rcl_interfaces.srv import SetParameters
+    rig = Rig(probe, processes, tmp_path, ['-p', 'publish_rate_hz:=50.0'], checkpoint=False)
+    client = probe.node.create_client(SetParameters, '/controller/set_parameters')
+
+    def set_clamp(value):
+        request = SetParameters.Request(parameters=[Parameter(
+            name='max_linear_mps', value=ParameterValue(
+                type=ParameterType.PARAMETER_DOUBLE, double_value=value))])
+        future = client.call_async(request)
+        probe.wait_for(future.done, 30, 'set_parameters')
+        return future.result().results[0].successful
+
+    packets = recording(shared_data)
+    rig.play(packets[:150])
+    probe.wait_for(lambda: any(c.linear.x > 0.1 for c in rig.cmds), 20, 'a Twist above 0.1')
+    assert set_clamp(0.1)
+    assert not set_clamp(-1.0)  # outside the declared range: refused
+    rig.cmds.clear()
+    rig.play(packets[150:])
+    probe.wait_for(lambda: len(rig.cmds) > 10, 20, 'Twists after the change')
+    assert max(c.linear.x for c in rig.cmds) == pytest.approx(0.1)
