@@ -147,8 +147,7 @@ class Controller:
         self.trace_t_ns = 0
         self.epoch_ns = None  # the clock's time at network time 0 (set by the first input)
         self.events_fed = 0
-        self.late_mapped = 0  # counted by map_events
-        self.late_fed = 0  # counted by feed_spikes (each stage writes its own counter)
+        self.late_events = 0
 
     @classmethod
     def from_file(cls, path, seed=0):
@@ -203,48 +202,22 @@ class Controller:
         """
         Feed time-sorted events from a ``width`` x ``height`` sensor; return how many were late.
 
-        Events older than the network time cannot be delivered any more: they are
-        skipped and counted (the count is returned). ``feed`` is ``map_events``
-        then ``feed_spikes``; a pipelined caller runs the two stages on two threads.
-        """
-        spikes, late = self.map_events(events, width, height)
-        return late + self.feed_spikes(spikes)
-
-    def map_events(self, events, width, height):
-        """
-        Return the input spikes of time-sorted events (clock time) and how many were late.
-
-        The input map skips and counts the late events before its region and
+        Events older than the network time cannot be delivered any more: the input
+        map skips and counts them (the count is returned) before its region and
         refractory periods see them.
         """
+        if events.shape[0] == 0:
+            return 0
         input_map = self._map_for(width, height)
         before = input_map.late
         spikes = input_map.to_spikes(events, None if self.epoch_ns is None else self.t_ns)
         late = input_map.late - before
-        self.late_mapped += late
-        return spikes, late
-
-    def feed_spikes(self, spikes):
-        """
-        Run the network through input spikes of ``map_events``; return how many were late.
-
-        Spikes the network has passed since they were mapped (a pipelined caller
-        maps ahead) are dropped and counted. Batches may overlap in time.
-        """
-        if spikes.shape[0] == 0:
-            return 0
-        t = self._since_epoch(spikes['t'])
-        late = 0
-        if t.min() < self.sim.t_ns:
-            keep = t >= self.sim.t_ns
-            late = int(t.shape[0] - np.count_nonzero(keep))
-            self.late_fed += late
-            if late == t.shape[0]:
-                return late
-            spikes, t = spikes[keep], t[keep]
-        self.sim.push_spikes(self.input, spikes['neuron'], t)
-        self.events_fed += t.shape[0]
-        self._run_to(int(t.max()))
+        self.late_events += late
+        if spikes.shape[0]:
+            spikes['t'] = self._since_epoch(spikes['t'])
+            self.sim.push_spikes(self.input, spikes['neuron'], spikes['t'])
+            self.events_fed += spikes.shape[0]
+            self._run_to(int(spikes['t'][-1]))
         return late
 
     def advance(self, t_ns):
@@ -325,8 +298,7 @@ class Controller:
         """Return counters for diagnostics."""
         merged = self.input_map.merged if self.input_map is not None else 0
         return {'network_time_s': self.t_ns / NS_PER_S, 'input_spikes': self.events_fed,
-                'late_events': self.late_mapped + self.late_fed,
-                'refractory_merged_events': merged,
+                'late_events': self.late_events, 'refractory_merged_events': merged,
                 'rate_left_hz': float(self.trace[0]),
                 'rate_right_hz': float(self.trace[1])}
 

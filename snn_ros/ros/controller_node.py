@@ -11,11 +11,6 @@ it accounts for) at ``publish_rate_hz`` and optionally after every packet, ``~/r
 ``~/save_weights``, ``~/load_weights``, ``~/reset`` (``std_srvs/Trigger``) and
 ``~/set_learning`` (``std_srvs/SetBool``).
 
-Threads: the executor thread decodes each packet (or emulates each frame) and maps
-its events to input spikes; a ``FeedWorker`` thread runs the network through them
-meanwhile, so the two stages use two cores. Callbacks that touch the network hold
-the controller's lock.
-
 Time: event times are mapped from sensor time to ROS time (the node's clock, so
 sim time when ``use_sim_time`` is set); the network runs in continuous time up to
 the newest event, and up to ``now - max_input_delay_s`` when the scene is quiet.
@@ -29,7 +24,6 @@ events older than the network time, NaN rewards, and input beyond
 import math
 import os
 from pathlib import Path
-import threading
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray
@@ -42,7 +36,6 @@ from std_msgs.msg import Float32, Float32MultiArray, Float64
 from std_srvs.srv import SetBool, Trigger
 
 from snn_ros.control.controller import Controller
-from snn_ros.control.pipeline import FeedWorker
 from snn_ros.core.types import EVENT_DTYPE, NS_PER_S
 from snn_ros.encoding.codecs import encode_evt3, encode_mono, PacketDecoder
 from snn_ros.encoding.packets import SensorClock, shift_times
@@ -136,15 +129,11 @@ class ControllerNode(Node):
         self.get_logger().info(f'controller ready in {self.startup_s:.2f} s '
                                f'({self.controller.describe()})')
         self.controller.learning = self.p.learning
-        self.lock = threading.Lock()  # held by whatever touches the controller
         if self.checkpoint is not None and self.checkpoint.exists():
             self._load()
         self._restart_input()
         self.events_in = 0
         self.batched_packets = 0  # packets that waited for the one before (see on_events)
-        self.worker = FeedWorker(self.controller, self.lock, self._on_fed, self._on_stale,
-                                 self._on_feed_error, self._now_ns,
-                                 int(self.p.max_input_lag_s * NS_PER_S))
         self.lag_ns = 0
         self.stopped = True
         self.clock_jumps = 0
@@ -245,31 +234,15 @@ class ControllerNode(Node):
                             & (events['t'] <= stamp_ns + span_ns)]
             if events.shape[0] == 0:
                 return
-        spikes, late = self.controller.map_events(events, width, height)
+        late = self.controller.feed(events, width, height)
         if late:
-            self._drop_late(late)
-        self.worker.submit(spikes, stamp_ns, int(events['t'][-1]), events.shape[0] - late)
-
-    def _drop_late(self, late):
-        self.drops.drop('late_events', f'{late} events older than the network time '
-                        '(stamps going backwards, or later than max_input_delay_s)', late)
-
-    def _on_fed(self, n_events, late, newest_ns):
-        """Count a feed of the worker and publish the command it leads to (lock held)."""
-        if late:
-            self._drop_late(late)
-        self.events_in += n_events - late
-        self.newest_input_ns = max(self.newest_input_ns, newest_ns)
-        self.lag_ns = self._now_ns() - newest_ns
+            self.drops.drop('late_events', f'{late} events older than the network time '
+                            '(stamps going backwards, or later than max_input_delay_s)', late)
+        self.events_in += events.shape[0] - late
+        self.newest_input_ns = int(events['t'][-1])
+        self.lag_ns = now_ns - self.newest_input_ns
         if self.p.publish_on_input:
             self._publish_command(*self._command(), self.newest_input_ns)
-
-    def _on_stale(self, n_events, age_ns):
-        self.drops.drop('stale_events', f'input stamped {age_ns / 1e6:.0f} ms ago when its '
-                        'turn came: the controller is behind its input', n_events)
-
-    def _on_feed_error(self, error):
-        self.drops.drop('feed_errors', f'feeding the network failed: {error!r}')
 
     def on_reward(self, msg):
         """
@@ -284,9 +257,8 @@ class ControllerNode(Node):
         now_ns = self._now_ns()
         if not self._input_fresh(now_ns):
             return  # learning pauses while the input is stale
-        with self.lock:
-            t_ns = max(self.controller.t_ns, now_ns - int(self.p.max_input_delay_s * NS_PER_S))
-            self.controller.reward(float(msg.data), t_ns)
+        t_ns = max(self.controller.t_ns, now_ns - int(self.p.max_input_delay_s * NS_PER_S))
+        self.controller.reward(float(msg.data), t_ns)
 
     # --- output ---------------------------------------------------------------------------
 
@@ -298,15 +270,14 @@ class ControllerNode(Node):
         """Publish the motor command, or zero while the input is stale."""
         now_ns = self._now_ns()
         v = omega = 0.0
-        with self.lock:
-            if self._input_fresh(now_ns):
-                self.controller.advance(now_ns - int(self.p.max_input_delay_s * NS_PER_S))
-                v, omega = self._command()
-                self.stopped = False
-            elif not self.stopped:
-                self.get_logger().warning('input timed out: zero velocity, learning paused')
-                self.stopped = True
-            self._publish_command(v, omega, max(self.newest_input_ns, self.controller.t_ns))
+        if self._input_fresh(now_ns):
+            self.controller.advance(now_ns - int(self.p.max_input_delay_s * NS_PER_S))
+            v, omega = self._command()
+            self.stopped = False
+        elif not self.stopped:
+            self.get_logger().warning('input timed out: zero velocity, learning paused')
+            self.stopped = True
+        self._publish_command(v, omega, max(self.newest_input_ns, self.controller.t_ns))
 
     def _command(self):
         v, omega = self.controller.command()
@@ -326,13 +297,12 @@ class ControllerNode(Node):
 
     def on_raster_timer(self):
         """Publish the recent spike raster and the motor rates."""
+        t_ns = self.controller.t_ns
         window_ns = int(self.p.raster_window_s * NS_PER_S)
-        with self.lock:
-            t_ns = self.controller.t_ns
-            raster = self.controller.raster(t_ns - window_ns, t_ns)
-            rates = self.controller.rates_hz()
-        self.raster_pub.publish(convert.array_to_image(raster, 'mono8', self._now_ns(), 'snn'))
-        self.rates_pub.publish(Float32MultiArray(data=rates.astype(np.float32).tolist()))
+        self.raster_pub.publish(convert.array_to_image(
+            self.controller.raster(t_ns - window_ns, t_ns), 'mono8', self._now_ns(), 'snn'))
+        self.rates_pub.publish(Float32MultiArray(
+            data=self.controller.rates_hz().astype(np.float32).tolist()))
 
     def on_diagnostics_timer(self):
         """Publish the counters: input rate, drops, sequence gaps, lag, learning."""
@@ -342,9 +312,7 @@ class ControllerNode(Node):
                   'processing_lag_ms': self.lag_ns / 1e6, 'clock_jumps': self.clock_jumps,
                   'learning': bool(self.controller.learning and not self.stopped),
                   'checkpoints_failed': self.checkpoints_failed,
-                  'batched_packets': self.batched_packets, 'startup_s': self.startup_s,
-                  'feed_backlog': self.worker.backlog,
-                  'feeds_merged': self.worker.batches - self.worker.feeds}
+                  'batched_packets': self.batched_packets, 'startup_s': self.startup_s}
         values.update({f'dropped_{k}': v for k, v in self.drops.counts.items()})
         values.update(self.controller.stats())
         warn = 'input timed out' if self.stopped else (
@@ -359,8 +327,7 @@ class ControllerNode(Node):
         if self.checkpoint is None:
             return 'no checkpoint_file is set'
         try:
-            with self.lock:
-                self.controller.save(self.checkpoint)
+            self.controller.save(self.checkpoint)
         except OSError as error:
             # A full disk or a folder gone: the node drives on, the last good file stays.
             self.checkpoints_failed += 1
@@ -371,8 +338,7 @@ class ControllerNode(Node):
 
     def _load(self):
         try:
-            with self.lock:
-                self.controller.load(self.checkpoint)
+            self.controller.load(self.checkpoint)
         except (ValueError, OSError) as error:
             self.get_logger().error(f'checkpoint refused, weights unchanged: {error}')
             return f'refused: {error}'
@@ -393,18 +359,14 @@ class ControllerNode(Node):
 
     def on_reset(self, request, response):
         """Reset the network state (weights kept)."""
-        self.worker.flush()
-        with self.lock:
-            self.controller.reset()
+        self.controller.reset()
         self._restart_input()
         response.success, response.message = True, 'network state reset'
         return response
 
     def on_clock_jump(self, jump):
         """Follow a clock sent back: map its new time onto the network's; restart the input."""
-        self.worker.flush()
-        with self.lock:
-            self.controller.rebase(self._now_ns() - int(self.p.max_input_delay_s * NS_PER_S))
+        self.controller.rebase(self._now_ns() - int(self.p.max_input_delay_s * NS_PER_S))
         self._restart_input()
         self.clock_jumps += 1
         self.get_logger().warning(f'clock jumped back {-jump.delta.nanoseconds / 1e9:.3f} s: '
@@ -421,27 +383,21 @@ class ControllerNode(Node):
 
     def on_set_learning(self, request, response):
         """Switch learning on or off."""
-        with self.lock:
-            self.controller.learning = bool(request.data)
+        self.controller.learning = bool(request.data)
         response.success = True
         response.message = f'learning {"on" if request.data else "off"}'
         return response
 
     def _on_params(self, parameters):
-        """Apply parameters changed at run time (after they were checked and set)."""
+        """Apply the changes that need more than a new value in ``self.p`` (after the set)."""
         for param in parameters:
-            setattr(self.p, param.name.replace('.', '_'), param.value)
             if param.name == 'learning':
-                with self.lock:
-                    self.controller.learning = bool(param.value)
+                self.controller.learning = bool(param.value)
             elif param.name == 'max_event_rate_hz':
                 self.budget = _TokenBucket(param.value)
-            elif param.name == 'max_input_lag_s':
-                self.worker.max_lag_ns = int(param.value * NS_PER_S)
 
     def close(self):
-        """Feed what is queued, then checkpoint at shutdown."""
-        self.worker.stop()
+        """Checkpoint at shutdown."""
         if self.checkpoint is not None:
             self._save()
 

@@ -7,7 +7,6 @@ drop visible in ``rqt_runtime_monitor`` or Foxglove.
 
 from collections import Counter
 import math
-import threading
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
@@ -22,26 +21,21 @@ class DropCounter:
 
     It throttles by itself: rclpy's ``throttle_duration_sec`` inspects the caller's
     source file on every call, about 0.7 ms, which an overloaded node cannot spend
-    per dropped packet. Threads may drop concurrently (a node's feed worker).
+    per dropped packet.
     """
 
     def __init__(self, logger):
         self.counts = Counter()
         self._logger = logger
         self._warned = {}  # reason -> monotonic time of its last warning
-        self._lock = threading.Lock()
 
     def drop(self, reason, detail, n=1):
         """Count ``n`` inputs dropped for ``reason`` and log ``detail`` (throttled)."""
+        self.counts[reason] += n
         now = time.monotonic()
-        with self._lock:
-            self.counts[reason] += n
-            count = self.counts[reason]
-            warn = now - self._warned.get(reason, -math.inf) >= WARN_PERIOD_S
-            if warn:
-                self._warned[reason] = now
-        if warn:
-            self._logger.warning(f'dropped ({reason}, {count} so far): {detail}')
+        if now - self._warned.get(reason, -math.inf) >= WARN_PERIOD_S:
+            self._warned[reason] = now
+            self._logger.warning(f'dropped ({reason}, {self.counts[reason]} so far): {detail}')
 
     @property
     def total(self):

@@ -56,7 +56,7 @@ def declare(node, table):
     Values are returned as a namespace (attribute per parameter, dots in names
     becoming underscores: ``dvs.seed`` is ``p.dvs_seed``). Raises
     ``ValueError`` at start for a bad value; live changes are checked the same way
-    and refused with a reason.
+    and refused with a reason, and the namespace follows those that are accepted.
     """
     values = {}
     for param in table:
@@ -68,6 +68,8 @@ def declare(node, table):
         check(param, value)
         values[param.name] = value
     by_name = {param.name: param for param in table}
+    namespace = SimpleNamespace(**{name.replace('.', '_'): value
+                                   for name, value in values.items()})
 
     def on_set(changes):
         for change in changes:
@@ -78,5 +80,11 @@ def declare(node, table):
                     return SetParametersResult(successful=False, reason=str(error))
         return SetParametersResult(successful=True)
 
+    def after_set(parameters):
+        for param in parameters:
+            if param.name in by_name:
+                setattr(namespace, param.name.replace('.', '_'), param.value)
+
     node.add_on_set_parameters_callback(on_set)
-    return SimpleNamespace(**{name.replace('.', '_'): value for name, value in values.items()})
+    node.add_post_set_parameters_callback(after_set)
+    return namespace
