@@ -272,11 +272,13 @@ def update_row(j, lo, hi, t, depress, commit, syn_post, d_dend, d_fix, post_ch, 
             rk = n_rw - 1
             while rk > 0 and d_t[ch, rk] > t0:
                 rk -= 1
-            s = t0 - d_t[ch, rk]
-            a, b, e = _cells(s)
-            g = rule.g_d
-            rd = d_v[ch, rk] * (dec[g, a] * dec[g, b] * dec[g, e] if a >= 0 else
-                                exp_neg(s * rule.k_d))
+            rd = d_v[ch, rk]
+            if rd != 0.0:
+                s = t0 - d_t[ch, rk]
+                a, b, e = _cells(s)
+                g = rule.g_d
+                rd *= (dec[g, a] * dec[g, b] * dec[g, e] if a >= 0 else
+                       exp_neg(s * rule.k_d))
         go = True
         while go:
             # next stop: the next postsynaptic spike seen by t, else t itself
@@ -293,14 +295,18 @@ def update_row(j, lo, hi, t, depress, commit, syn_post, d_dend, d_fix, post_ch, 
                     if tb > ta:
                         s = tb - ta
                         a, b, e = _cells(s)
+                        # With no reward signal (d = 0 until a reward comes) e_d is not needed.
+                        e_d = 0.0
                         if a >= 0:
                             g = rule.g_c
                             e_c = dec[g, a] * dec[g, b] * dec[g, e]
-                            g = rule.g_d
-                            e_d = dec[g, a] * dec[g, b] * dec[g, e]
+                            if rd != 0.0:
+                                g = rule.g_d
+                                e_d = dec[g, a] * dec[g, b] * dec[g, e]
                         else:
                             e_c = exp_neg(s * rule.k_c)
-                            e_d = exp_neg(s * rule.k_d)
+                            if rd != 0.0:
+                                e_d = exp_neg(s * rule.k_d)
                         if rule.learning and c != 0.0:
                             w = _reward_piece(w, c, rd, float(tb - ta), e_c, e_d, rule)
                         c *= e_c
