@@ -53,7 +53,7 @@ PARAMETERS = [
     Param('cmd_timeout_s', 0.5, 'realtime: commands older than this count as zero [s]',
           0.01, 60.0),
     Param('lockstep_timeout_s', 1.0, 'lockstep: step anyway after this wall time [s]',
-          0.01, 60.0),
+          0.01, 60.0, read_only=True),
 ]
 
 
