@@ -16,6 +16,8 @@ from event_camera_msgs.msg import EventPacket
 from geometry_msgs.msg import Twist
 import numpy as np
 import pytest
+from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
+from rcl_interfaces.srv import SetParameters
 import rclpy
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
@@ -355,8 +357,6 @@ def test_camera_input_feeds_the_emulators_events(probe, processes, tmp_path):
 @pytest.mark.ros
 def test_parameters_changed_at_run_time_apply(probe, processes, tmp_path, shared_data):
     """``ros2 param set`` on a live clamp takes effect; a refused value changes nothing."""
-    from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
-    from rcl_interfaces.srv import SetParameters
     rig = Rig(probe, processes, tmp_path, ['-p', 'publish_rate_hz:=50.0'], checkpoint=False)
     client = probe.node.create_client(SetParameters, '/controller/set_parameters')
 
