@@ -4,6 +4,8 @@ from diagnostic_msgs.msg import DiagnosticArray
 from event_camera_msgs.msg import EventPacket
 import numpy as np
 import pytest
+from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
+from rcl_interfaces.srv import SetParameters
 from sensor_msgs.msg import Image
 
 from snn_ros.encoding.codecs import PacketDecoder
@@ -149,3 +151,25 @@ def test_a_clock_sent_back_starts_a_new_stream(probe, processes):
                                            + k * FRAME_NS))
         probe.spin_for(0.05)
     probe.wait_for(lambda: packets, 20, 'events of the frames after the reset')
+
+
+@pytest.mark.ros
+def test_the_encoding_changed_at_run_time_applies(probe, processes):
+    """``ros2 param set /encoder encoding mono``: the next packets are mono."""
+    processes.launch('encoder.launch.py', 'encoder_node', ['-p', 'encoding:=evt3'],
+                     image_topic='/test/image', events_topic='/test/events')
+    packets = probe.collect(EventPacket, '/test/events', qos.EVENTS)
+    pub = probe.node.create_publisher(Image, '/test/image', qos.COMMAND)
+    handshake(probe, pub, packets)
+    client = probe.node.create_client(SetParameters, '/encoder/set_parameters')
+    request = SetParameters.Request(parameters=[Parameter(name='encoding', value=ParameterValue(
+        type=ParameterType.PARAMETER_STRING, string_value='mono'))])
+    future = client.call_async(request)
+    probe.wait_for(future.done, 30, 'set_parameters')
+    assert future.result().results[0].successful
+    for k in range(6):
+        pub.publish(convert.array_to_image(moving_edge(k), 'mono8', T0_NS + k * FRAME_NS))
+        probe.spin_for(0.03)
+    probe.wait_for(lambda: len(packets) >= 3, 30, 'packets after the change')
+    assert {m.encoding for m in packets} == {'mono'}
+    assert decode_all(packets)[0].shape[0] > 100
