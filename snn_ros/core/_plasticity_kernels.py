@@ -295,18 +295,14 @@ def update_row(j, lo, hi, t, depress, commit, syn_post, d_dend, d_fix, post_ch, 
                     if tb > ta:
                         s = tb - ta
                         a, b, e = _cells(s)
-                        # With no reward signal (d = 0 until a reward comes) e_d is not needed.
-                        e_d = 0.0
-                        if a >= 0:
-                            g = rule.g_c
-                            e_c = dec[g, a] * dec[g, b] * dec[g, e]
-                            if rd != 0.0:
-                                g = rule.g_d
-                                e_d = dec[g, a] * dec[g, b] * dec[g, e]
-                        else:
-                            e_c = exp_neg(s * rule.k_c)
-                            if rd != 0.0:
-                                e_d = exp_neg(s * rule.k_d)
+                        g = rule.g_c
+                        e_c = (dec[g, a] * dec[g, b] * dec[g, e] if a >= 0 else
+                               exp_neg(s * rule.k_c))
+                        e_d = 0.0  # not needed without a reward signal (d = 0 until one comes)
+                        if rd != 0.0:
+                            g = rule.g_d
+                            e_d = (dec[g, a] * dec[g, b] * dec[g, e] if a >= 0 else
+                                   exp_neg(s * rule.k_d))
                         if rule.learning and c != 0.0:
                             w = _reward_piece(w, c, rd, float(tb - ta), e_c, e_d, rule)
                         c *= e_c
