@@ -13,7 +13,11 @@ it accounts for, so every command is matched to the message that caused it:
   ``controller.launch.py input:=camera`` starts it), and an ``encoder_node`` in
   front of an event-driven controller (``input:=camera_events``);
 - EventPacket -> Twist: ``evt3`` packets of 5 ms at 1, 10 and 50 Mev/s
-  (random addresses on a 640x480 sensor), straight into the controller.
+  (random addresses on a 640x480 sensor), straight into the controller;
+- the floor, measured in the same run: the same frames at 30 Hz through a node
+  that answers each at once (``snn_ros.bench.ros_echo``: rclpy and DDS with the
+  controller's QoS and executor, no work), so that a controller's latency splits
+  into what the transport costs and what the controller adds.
 
 Latency is the middleware's receive time of the command (``received_timestamp``,
 so the probe's own executor adds nothing) minus the publish time of the input
@@ -30,7 +34,8 @@ import os
 import subprocess
 
 #: (input, rate, set-up); rates in frames/s or events/s.
-SCENARIOS = (('image', 30.0, 'camera'), ('image', 200.0, 'camera'),
+SCENARIOS = (('image', 30.0, 'echo'),
+             ('image', 30.0, 'camera'), ('image', 200.0, 'camera'),
              ('image', 30.0, 'camera_events'), ('image', 200.0, 'camera_events'),
              ('events', 1e6, 'event_camera'), ('events', 10e6, 'event_camera'),
              ('events', 50e6, 'event_camera'))
@@ -76,8 +81,10 @@ def _start_nodes(env):
     event_camera = controller + ['-r', '__node:=controller_event_camera',
                                  '-r', f'events:={TOPIC}/events',
                                  '-r', f'cmd_vel:={TOPIC}/cmd_event_camera']
+    echo = [sys.executable, '-m', 'snn_ros.bench.ros_echo', *common,
+            '-r', f'image:={TOPIC}/image_echo', '-r', f'cmd_vel:={TOPIC}/cmd_echo']
     return [subprocess.Popen(cmd, env=env)
-            for cmd in (encoder, camera, camera_events, event_camera)]
+            for cmd in (encoder, camera, camera_events, event_camera, echo)]
 
 
 class _Probe:
@@ -94,11 +101,12 @@ class _Probe:
         self.node = node
         self.images = {setup: node.create_publisher(Image, f'{TOPIC}/{topic}', qos.COMMAND)
                        for setup, topic in (('camera', 'image'),
-                                            ('camera_events', 'image_encoder'))}
+                                            ('camera_events', 'image_encoder'),
+                                            ('echo', 'image_echo'))}
         self.events = node.create_publisher(EventPacket, f'{TOPIC}/events',
                                             qos_profile_sensor_data)
         # set-up -> [(input stamp ns, receive ns)]
-        self.received = {'camera': [], 'camera_events': [], 'event_camera': []}
+        self.received = {'camera': [], 'camera_events': [], 'event_camera': [], 'echo': []}
         for kind in self.received:
             node.create_subscription(TwistStamped, f'{TOPIC}/cmd_{kind}',
                                      lambda msg, info, kind=kind: self._on_cmd(kind, msg, info),
@@ -296,7 +304,12 @@ def run(args):
                      f'{row["lag_ms_start"]:.1f} -> {row["lag_ms_end"]:.1f} ms')
         print(f'{key:28s} {row["sent"]:>10d} {row["commands"]:>6d} {med:>10s} {p99:>8s}  '
               f'{extra}')
+    floor, camera = results.get('image_30hz_echo'), results.get('image_30hz_camera')
+    if floor and camera and floor['median_ms'] and camera['median_ms']:
+        print(f'floor (echo node, no work): {floor["median_ms"]:.2f} ms median at 30 Hz; the '
+              f'controller (input: image) adds {camera["median_ms"] - floor["median_ms"]:.2f} ms '
+              f'({camera["median_ms"] / floor["median_ms"]:.2f}x the floor)')
     print('targets: image 30 Hz median <= 2 ms and p99 <= 5 ms; at 10 Mev/s no growing lag; '
           'beyond capacity, drops are counted (camera: input: image, one node; camera_events: '
-          'encoder_node -> controller_node)')
+          'encoder_node -> controller_node; echo: the transport floor)')
     return 0
