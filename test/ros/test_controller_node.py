@@ -119,6 +119,12 @@ def test_real_recording_gives_twist(probe, processes, tmp_path, shared_data):
     assert all(0.0 < c.linear.x <= 0.5 and abs(c.angular.z) <= 2.0 for c in moving)
     probe.wait_for(lambda: int(rig.counters().get('events_in', 0)) > 10_000, 10,
                    'events counted in diagnostics')
+    # The node's own time per packet, reported for the periods that had input.
+    reports = [{kv.key: float(kv.value) for kv in s.values if kv.key.startswith('processing')}
+               for d in rig.diagnostics for s in d.status]
+    busy = [r for r in reports if r['processing_ms_median'] > 0.0]
+    assert busy, reports
+    assert all(0.0 < r['processing_ms_median'] <= r['processing_ms_max'] < 1000.0 for r in busy)
 
 
 @pytest.mark.ros
