@@ -1632,9 +1632,20 @@ def _insertion_sort(t, src):
 
 
 @njit
-def merge_pushed(pend_t, pend_src, pos, t, src):
+def check_pushed(idx, t, size, t_now):
+    """Return 0 if every ``0 <= idx < size`` and ``t >= t_now``, else 1 (idx) or 2 (t)."""
+    for k in range(idx.shape[0]):
+        if idx[k] < 0 or idx[k] >= size:
+            return 1
+        if t[k] < t_now:
+            return 2
+    return 0
+
+
+@njit
+def merge_pushed(pend_t, pend_src, pos, t, idx, start):
     """
-    Return the pending spikes ``pend_*[pos:]`` and new ``t, src`` in (time, source) order.
+    Return the pending spikes ``pend_*[pos:]`` and new ``t, start + idx`` in (time, source) order.
 
     The order is that of a stable sort of the concatenation. New spikes usually
     come nearly sorted (events in time order, ties within a microsecond), so
@@ -1642,7 +1653,10 @@ def merge_pushed(pend_t, pend_src, pos, t, src):
     """
     n = t.shape[0]
     nt = t.copy()
-    ns = src.copy()
+    ns = np.empty(n, np.int32)
+    for k in range(n):
+        ns[k] = np.int32(start + idx[k])
+    src = ns.copy()
     if not _insertion_sort(nt, ns):
         o1 = np.argsort(src, kind='mergesort')
         o = o1[np.argsort(t[o1], kind='mergesort')]

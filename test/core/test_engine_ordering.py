@@ -28,7 +28,8 @@ def test_merge_pushed_is_a_stable_sort_of_the_concatenation(layout, n_pend):
         pt, ps = pt[order], ps[order]
         pos = n_pend // 2
         t, src = _spikes(rng, n, layout)
-        got_t, got_s = kern.merge_pushed(pt, ps, pos, t, src)
+        # new spikes as a source's channels and its first node id
+        got_t, got_s = kern.merge_pushed(pt, ps, pos, t, src.astype(np.int64) - 5, 5)
         all_t = np.concatenate([pt[pos:], t])
         all_s = np.concatenate([ps[pos:], src])
         ref = np.lexsort((all_s, all_t))
