@@ -298,7 +298,9 @@ class Controller:
     def command(self):
         """Return ``(v [m/s], omega [rad/s])`` from the motor rates (unclamped)."""
         out = self.spec['readout']
-        v_left, v_right = out['v_min_mps'] + out['gain_m'] * self.trace
+        rate_left, rate_right = self.trace.tolist()
+        v_left = out['v_min_mps'] + out['gain_m'] * rate_left
+        v_right = out['v_min_mps'] + out['gain_m'] * rate_right
         return 0.5 * (v_left + v_right), (v_right - v_left) / out['wheel_base_m']
 
     def raster(self, t_from_ns, t_to_ns, bins=200):

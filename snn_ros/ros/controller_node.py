@@ -144,6 +144,12 @@ class ControllerNode(Node):
 
         cmd_type = TwistStamped if self.p.cmd_stamped else Twist
         self.cmd_pub = self.create_publisher(cmd_type, 'cmd_vel', qos.COMMAND)
+        # One message, refilled for each command: publish serializes it at once, and
+        # building a new one took 100 us more per frame with cold caches.
+        self.cmd_msg = cmd_type()
+        self.cmd_twist = self.cmd_msg.twist if self.p.cmd_stamped else self.cmd_msg
+        if self.p.cmd_stamped:
+            self.cmd_msg.header.frame_id = 'base_link'
         self.raster_pub = self.create_publisher(Image, '~/raster', qos.SENSOR)
         self.rates_pub = self.create_publisher(Float32MultiArray, '~/rates', qos.SENSOR)
         self.diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', qos.COMMAND)
@@ -294,15 +300,11 @@ class ControllerNode(Node):
         return float(min(max(v, -v_max), v_max)), float(min(max(omega, -omega_max), omega_max))
 
     def _publish_command(self, v, omega, input_ns):
-        twist = Twist()
-        twist.linear.x, twist.angular.z = v, omega
+        self.cmd_twist.linear.x, self.cmd_twist.angular.z = v, omega
         if self.p.cmd_stamped:
-            msg = TwistStamped(twist=twist)
-            msg.header.stamp = convert.ns_to_stamp(input_ns)
-            msg.header.frame_id = 'base_link'
-            self.cmd_pub.publish(msg)
-        else:
-            self.cmd_pub.publish(twist)
+            stamp = self.cmd_msg.header.stamp
+            stamp.sec, stamp.nanosec = divmod(int(input_ns), NS_PER_S)
+        self.cmd_pub.publish(self.cmd_msg)
 
     def on_raster_timer(self):
         """Publish the recent spike raster and the motor rates."""

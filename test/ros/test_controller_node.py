@@ -13,7 +13,7 @@ import time
 
 from diagnostic_msgs.msg import DiagnosticArray
 from event_camera_msgs.msg import EventPacket
-from geometry_msgs.msg import Twist
+from geometry_msgs.msg import Twist, TwistStamped
 import numpy as np
 import pytest
 from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
@@ -125,6 +125,35 @@ def test_real_recording_gives_twist(probe, processes, tmp_path, shared_data):
     busy = [r for r in reports if r['processing_ms_median'] > 0.0]
     assert busy, reports
     assert all(0.0 < r['processing_ms_median'] <= r['processing_ms_max'] < 1000.0 for r in busy)
+
+
+@pytest.mark.ros
+def test_stamped_commands_carry_the_time_of_their_input(probe, processes, shared_data):
+    """cmd_stamped with publish_on_input: each command is stamped anew (one message reused)."""
+    topics = dict(TOPICS, cmd_vel_topic='/t/cmd_stamped')
+    processes.launch('controller.launch.py', 'controller_node',
+                     FAST + ['-p', 'cmd_stamped:=true', '-p', 'publish_on_input:=true'],
+                     input='event_camera', **topics)
+    events = probe.node.create_publisher(EventPacket, topics['events_topic'],
+                                         qos_profile_sensor_data)
+    cmds = probe.collect(TwistStamped, topics['cmd_vel_topic'], qos.COMMAND)
+    probe.wait_for_subscriber(events, 90)
+    packets = recording(shared_data, 100)
+    t0, first, sent = time.time_ns(), packets[0].stamp_ns, []
+    for packet in packets:
+        due = t0 + packet.stamp_ns - first
+        while time.time_ns() < due:
+            rclpy.spin_once(probe.node, timeout_sec=0.001)
+        events.publish(packet_msg(packet, due))
+        sent.append(due)
+    probe.wait_for(lambda: len(cmds) >= 50, 20, 'stamped commands')
+    probe.spin_for(0.2)
+    stamps = [convert.stamp_to_ns(c.header.stamp) for c in cmds]
+    stamps = [t for t in stamps if t]  # 0: a timer's command before any input
+    assert all(c.header.frame_id == 'base_link' for c in cmds)
+    assert stamps == sorted(stamps) and len(set(stamps)) >= 40
+    # the newest event's ROS time: within a packet's span of the packets sent
+    assert sent[0] - 10**9 <= stamps[0] and stamps[-1] <= sent[-1] + 10**9
 
 
 @pytest.mark.ros
