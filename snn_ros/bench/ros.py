@@ -15,7 +15,7 @@ it accounts for, so every command is matched to the message that caused it:
 - EventPacket -> Twist: ``evt3`` packets of 5 ms at 1, 10 and 50 Mev/s
   (random addresses on a 640x480 sensor), straight into the controller;
 - the floor, measured in the same run: the same frames at 30 Hz through a node
-  that answers each at once (``snn_ros.bench.ros_echo``: rclpy and DDS with the
+  that answers each at once (``snn_ros.ros.echo_node``: rclpy and DDS with the
   controller's QoS and executor, no work), so that a controller's latency splits
   into what the transport costs and what the controller adds.
 
@@ -83,7 +83,7 @@ def _start_nodes(env):
     event_camera = controller + ['-r', '__node:=controller_event_camera',
                                  '-r', f'events:={TOPIC}/events',
                                  '-r', f'cmd_vel:={TOPIC}/cmd_event_camera']
-    echo = [sys.executable, '-m', 'snn_ros.bench.ros_echo', *common,
+    echo = [sys.executable, '-m', 'snn_ros.ros.echo_node', *common,
             '-r', f'image:={TOPIC}/image_echo', '-r', f'cmd_vel:={TOPIC}/cmd_echo']
     return [subprocess.Popen(cmd, env=env)
             for cmd in (encoder, camera, camera_events, event_camera, echo)]

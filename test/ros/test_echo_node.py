@@ -18,7 +18,7 @@ from snn_ros.ros import convert, qos
 
 @pytest.mark.ros
 def test_the_echo_node_answers_each_frame_with_its_stamp(probe, processes):
-    processes.start([sys.executable, '-m', 'snn_ros.bench.ros_echo', '--ros-args',
+    processes.start([sys.executable, '-m', 'snn_ros.ros.echo_node', '--ros-args',
                      '-r', 'image:=/echo_test/image', '-r', 'cmd_vel:=/echo_test/cmd'], 'echo')
     images = probe.node.create_publisher(Image, '/echo_test/image', qos.COMMAND)
     commands = probe.collect(TwistStamped, '/echo_test/cmd', qos.COMMAND)

@@ -7,7 +7,7 @@ with the frame's stamp, with the QoS, message types and executor of
 through it is what rclpy and DDS cost on this machine; the controller's latency
 minus it is what the controller itself costs.
 
-Run as ``python -m snn_ros.bench.ros_echo --ros-args -r image:=... -r cmd_vel:=...``.
+Run as ``python -m snn_ros.ros.echo_node --ros-args -r image:=... -r cmd_vel:=...``.
 """
 
 from geometry_msgs.msg import TwistStamped
