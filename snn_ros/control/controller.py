@@ -142,12 +142,13 @@ class Controller:
         self.reward_gain = {built.populations[name]: float(g)
                             for name, g in spec['reward']['gain'].items()}
         self.input_map = None
-        self.recorded = [p for p in built.populations.values() if p.record]
-        self.offsets = np.cumsum([0] + [p.size for p in self.recorded])
-        # node id -> raster row (-1: not a recorded population)
+        # node id -> raster row, the recorded populations' neurons in order (-1: other)
         self.row_of = np.full(built.net.n_nodes, -1, np.int32)
-        for offset, pop in zip(self.offsets, self.recorded):
-            self.row_of[pop.start:pop.start + pop.size] = offset + np.arange(pop.size)
+        self.n_rows = 0
+        for pop in built.populations.values():
+            if pop.record:
+                self.row_of[pop.start:pop.start + pop.size] = self.n_rows + np.arange(pop.size)
+                self.n_rows += pop.size
         # readout: each side's node ids [start, end) and its rate per spike [Hz]
         self.sides = np.array([[p.start, p.start + p.size] for p in (self.left, self.right)])
         self.side_hz = np.array([NS_PER_S / self.tau_ns / p.size for p in (self.left, self.right)])
@@ -178,11 +179,11 @@ class Controller:
         """Return the network's time on the input clock [ns]."""
         return self.sim.t_ns + (self.epoch_ns or 0)
 
-    def _since_epoch(self, t_ns):
-        """Return network time for the clock's ``t_ns``; the first time given becomes 0."""
+    def _epoch(self, t_ns):
+        """Return ``epoch_ns``, the clock's time at network time 0: the first time(s) given."""
         if self.epoch_ns is None:
             self.epoch_ns = int(np.min(t_ns))
-        return t_ns - self.epoch_ns
+        return self.epoch_ns
 
     def rebase(self, t_ns):
         """
@@ -225,9 +226,7 @@ class Controller:
         self.late_events += late
         if spikes.shape[0]:
             t = spikes['t']
-            if self.epoch_ns is None:
-                self.epoch_ns = int(t.min())
-            t -= self.epoch_ns
+            t -= self._epoch(t)  # in place: one numpy call less per packet
             self.sim.push_spikes(self.input, spikes['neuron'], t)
             self.events_fed += spikes.shape[0]
             self._run_to(int(spikes['t'][-1]))
@@ -235,7 +234,7 @@ class Controller:
 
     def advance(self, t_ns):
         """Run the network on to ``t_ns`` if that is later than the network time."""
-        t_net = self._since_epoch(int(t_ns))
+        t_net = int(t_ns) - self._epoch(int(t_ns))
         if t_net > self.sim.t_ns:
             self._run_to(t_net)
 
@@ -305,7 +304,7 @@ class Controller:
 
     def raster(self, t_from_ns, t_to_ns, bins=200):
         """Return a spike raster image (uint8, neurons x ``bins``) of ``[t_from, t_to)``."""
-        image = np.zeros((int(self.offsets[-1]), bins), dtype=np.uint8)
+        image = np.zeros((self.n_rows, bins), dtype=np.uint8)
         spikes = self._raster_spikes()
         epoch = self.epoch_ns or 0
         t_from_ns, t_to_ns = t_from_ns - epoch, t_to_ns - epoch
