@@ -5,13 +5,17 @@ The network is ``config/brunel.yaml`` (N = 5,000, see that file for the numbers)
 run for ``--duration-s`` of network time (1 s by default) in one invocation by:
 
 - ``snn_ros``: one thread; ``snn_ros_mt``: ``os.cpu_count()`` threads;
+  ``snn_ros_continuous``: one thread, the drive at continuous times (the file's
+  ``grid_s`` removed: 20,000 arrivals per neuron and second instead of about
+  8,650 grid steps with spikes);
 - ``nest_ps``: NEST ``iaf_psc_delta_ps`` (precise spike times), one thread;
 - ``nest_grid``: NEST ``iaf_psc_delta`` (spikes on the 0.1 ms grid), one thread;
 - ``brian2_standalone``: Brian2 ``cpp_standalone``, one thread (no OpenMP), in a
   child process; compilation (``build_s``) is reported apart from the run.
 
 NEST gets its drive from ``poisson_generator`` (one independent train per target,
-on the grid) and records with ``spike_recorder``; Brian2 from ``PoissonInput``.
+on the grid) and records with ``spike_recorder``; Brian2 from ``PoissonInput``;
+snn_ros from its grid Poisson sources, which make the same trains.
 
 Figures per simulator: ``wall_s`` (simulation only: the headline),
 ``construct_s`` (building the network, reported apart), ``rate_hz`` (mean over all
@@ -86,6 +90,15 @@ def scaled_spec(spec, n_total, ce=None, ci=None):
             new = ce if proj['pre'] == 'exc' else ci
             k = proj['args']['indegree'] if new is None else new
             proj['args']['indegree'] = min(k, sizes[proj['pre']])
+    return spec
+
+
+def continuous_drive(spec):
+    """Return a copy of a spec whose Poisson sources spike at continuous times."""
+    import copy
+    spec = copy.deepcopy(spec)
+    for src in spec['sources']:
+        src.pop('grid_s', None)
     return spec
 
 
@@ -207,6 +220,9 @@ def run(args):
     log(f'snn_ros, {threads_mt} threads ...')
     results['snn_ros_mt'] = run_snn_ros(spec, duration_s, threads_mt, seed)
     results['snn_ros_mt'].pop('bytes_per_synapse')
+    log('snn_ros, one thread, drive at continuous times ...')
+    results['snn_ros_continuous'] = run_snn_ros(continuous_drive(spec), duration_s, 1, seed)
+    results['snn_ros_continuous'].pop('bytes_per_synapse')
     for key in PEERS:
         results[key] = None
     if not args.skip_peers:
@@ -246,7 +262,7 @@ def run(args):
 def consistency(results):
     """Compare the snn_ros mean rates with NEST's: within ``RATE_TOLERANCE`` passes."""
     out = {}
-    for ours in ('snn_ros', 'snn_ros_mt'):
+    for ours in ('snn_ros', 'snn_ros_mt', 'snn_ros_continuous'):
         for peer in ('nest_ps', 'nest_grid'):
             a, b = results.get(ours), results.get(peer)
             if a and b and 'rate_hz' in a and 'rate_hz' in b:
@@ -280,7 +296,7 @@ def print_table(report):
     base = report['snn_ros']
     print(f'\n{"simulator":20s} {"threads":>7s} {"constr s":>8s} {"wall s":>8s} '
           f'{"cpu s":>8s} {"rate Hz":>8s} {"syn ev/s":>10s} {"x snn_ros":>9s}')
-    for key in ('snn_ros', 'snn_ros_mt') + PEERS:
+    for key in ('snn_ros', 'snn_ros_mt', 'snn_ros_continuous') + PEERS:
         entry = report.get(key)
         if entry is None:
             print(f'{key:20s} skipped')

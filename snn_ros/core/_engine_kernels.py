@@ -51,11 +51,21 @@ P_K = 11         # tau_s / (tau_s - tau_m)
 P_INV_TM = 12
 P_INV_TS = 13
 P_INV_TTH = 14
-P_NCOLS = 15
+P_GRID = 15      # grid step of a Poisson source [ns] (0: spikes at continuous times)
+P_NCOLS = 16
+
+# Columns of the grid table ``gtab`` (float64, one row per group; None when no Poisson
+# source has a grid, which compiles the grid code out of the loops).
+GT_LAM = 0       # mean count per step, rate * grid
+GT_PMF = 1       # the Poisson probability of a count of CDF_LEN - 1
+GT_CDF = 2       # GT_CDF + j: the probability of a count <= j, for j < CDF_LEN
+CDF_LEN = 16
+GT_NCOLS = GT_CDF + CDF_LEN
 
 # Columns of the per-node state table ``st`` (float64, one row per node); the first
 # eight share one 64-byte cache line: an arrival at a 'lif' neuron reads only that line
-# (the drive's mean interval, read when drive arrivals are due, is in the second).
+# (the drive's interval, grid and multiplicity, read when drive arrivals are due, are in
+# the second).
 S_U = 0          # membrane potential at S_TU [mV]
 S_TU = 1         # time of the state [ns]
 S_TR = 2         # end of the refractory period [ns]
@@ -68,6 +78,9 @@ S_I = 8          # synaptic current state at S_TU [mV]
 S_TH = 9         # threshold at S_TU [mV]
 S_TP = 10        # predicted threshold crossing without further input [ns] (inf: none)
 S_DG = 11        # mean interval of the fused drive [ns]
+S_M = 12         # multiplicity of the spike at S_NX (a grid step's count; else 1)
+S_DH = 13        # grid step of the fused drive [ns] (0: continuous times)
+S_DSG = 14       # group of the fused drive's source (its ``par`` row has the grid's table)
 S_NCOLS = 16      # padded: a row is two whole cache lines
 
 # Columns of the projection table ``proj`` (int64).
@@ -206,6 +219,59 @@ def poisson_gap_ns(rng, i, gap_ns, zig):
             return (7.697117470131487 - math.log(rand_u01(rng, i))) * gap_ns
         if zig[512 + iz] + rand_u01(rng, i) * (zig[511 + iz] - zig[512 + iz]) < math.exp(-x):
             return x * gap_ns
+
+
+@njit
+def grid_step(rng, i, t, grid, gtab, g):
+    """
+    Return the next step after grid time ``t`` [ns] with spikes, and their count.
+
+    A step's count is Poisson with mean ``gtab[g, GT_LAM]``, drawn by inversion:
+    the first ``CDF_LEN`` values from the group's table without a branch, larger
+    ones (rare) by the recurrence p(k) = p(k - 1) * lam / k.
+    """
+    while True:
+        t += grid
+        u = 1.0 - rand_u01(rng, i)
+        k = 0
+        for j in range(CDF_LEN):
+            k += u >= gtab[g, GT_CDF + j]
+        if k == CDF_LEN:
+            lam = gtab[g, GT_LAM]
+            p = gtab[g, GT_PMF]
+            c = gtab[g, GT_CDF + CDF_LEN - 1]
+            while True:
+                p *= lam / k
+                if c + p == c or u < c + p:
+                    break
+                c += p
+                k += 1
+        if k > 0:
+            return t, np.float64(k)
+
+
+@njit_inline
+def next_spike(rng, i, t, gap, grid, gtab, g, zig):
+    """
+    Return the time [ns] and multiplicity of the next spike after ``t`` of train ``i``.
+
+    The train has a mean interval ``gap`` [ns]. With continuous times (``grid``
+    0) its next spike is an exponential interval later, multiplicity 1. On a grid,
+    as NEST's ``poisson_generator`` makes it, ``t`` is a grid time and the next
+    step with spikes comes from ``grid_step`` with row ``g`` (a float) of ``gtab``.
+    """
+    if gtab is not None:
+        if grid > 0.0:
+            return grid_step(rng, i, t, grid, gtab, np.int64(g))
+    return t + poisson_gap_ns(rng, i, gap, zig), 1.0
+
+
+@njit_inline
+def first_spike(rng, i, t0, gap, grid, gtab, g, zig):
+    """Return ``next_spike`` from ``t0`` [ns], which a grid train first rounds down to its grid."""
+    if grid > 0.0:
+        t0 = math.floor(t0 / grid) * grid
+    return next_spike(rng, i, t0, gap, grid, gtab, g, zig)
 
 
 DECAY_SPLIT = 11
@@ -497,7 +563,7 @@ def _lif_step(u, tu, tr, te, w, ie, u_reset, u_min, theta, t_ref, inv_tau, dtab,
 
 @njit
 def integrate_window(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, weight, b,
-                     drv_nodes, gint, par, dtab, zig, node_group, st, rng, last_ns,
+                     drv_nodes, gint, par, dtab, zig, gtab, node_group, st, rng, last_ns,
                      em_src, em_t, em_n, meta, cand, pl):
     """
     Deliver one window's arrivals and advance the neurons that must be, up to ``b`` [ns].
@@ -634,15 +700,19 @@ def integrate_window(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, w
                     dd = st[i, S_DD]
                     dw = st[i, S_DW]
                     dg = st[i, S_DG]
+                    dm = st[i, S_M]
+                    dh = st[i, S_DH]
+                    dsg = st[i, S_DSG]
                     while dx < t_lim or (dx == t_lim and ds < s_lim):
                         if em_n >= cap:
                             full = True
                             break
                         te = dx
-                        nx += poisson_gap_ns(rng, ds, dg, zig)
+                        w = dw * dm
+                        n_ev += np.int64(dm)
+                        nx, dm = next_spike(rng, ds, nx, dg, dh, gtab, dsg, zig)
                         dx = math.floor(nx) + dd
-                        n_ev += 1
-                        u, tu, tr, spike = _lif_step(u, tu, tr, te, dw, ie, u_reset, u_min,
+                        u, tu, tr, spike = _lif_step(u, tu, tr, te, w, ie, u_reset, u_min,
                                                      theta, t_ref, inv_tau, dtab, g)
                         if spike >= 0.0:
                             t_ns = np.int64(spike)
@@ -652,6 +722,7 @@ def integrate_window(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, w
                             em_n += 1
                     st[i, S_NX] = nx
                     st[i, S_DX] = dx
+                    st[i, S_M] = dm
                 if arrival and not full:
                     if em_n >= cap:
                         full = True
@@ -708,11 +779,14 @@ def integrate_window(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, w
                         _fire(st, i, prow, kind, tp, last_ns, em_src, em_t, em_n, meta, pred)
                         em_n += 1
                         continue
-                    nx = st[i, S_NX] + poisson_gap_ns(rng, ds, st[i, S_DG], zig)
+                    m = st[i, S_M]
+                    nx, m_next = next_spike(rng, ds, st[i, S_NX], st[i, S_DG], st[i, S_DH], gtab,
+                                            st[i, S_DSG], zig)
                     st[i, S_NX] = nx
+                    st[i, S_M] = m_next
                     st[i, S_DX] = math.floor(nx) + st[i, S_DD]
-                    n_ev += 1
-                    _apply(i, kind, prow, st, drow, td, st[i, S_DW], meta)
+                    n_ev += np.int64(m)
+                    _apply(i, kind, prow, st, drow, td, st[i, S_DW] * m, meta)
                 if not arrival:
                     break
                 if em_n >= cap:
@@ -742,7 +816,7 @@ def _lower_bound(a, lo, hi, x):
 
 @njit
 def integrate_block(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, weight, b,
-                    drv_nodes, gint, par, dtab, zig, node_group, st, rng, last_ns,
+                    drv_nodes, gint, par, dtab, zig, gtab, node_group, st, rng, last_ns,
                     em_src, em_t, em_n, meta, cand, lo, hi, d_lo, d_hi, sorted_rows):
     """
     Do what ``integrate_window`` does for the target neurons ``lo <= i < hi`` only.
@@ -856,15 +930,19 @@ def integrate_block(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, we
                     dd = st[i, S_DD]
                     dw = st[i, S_DW]
                     dg = st[i, S_DG]
+                    dm = st[i, S_M]
+                    dh = st[i, S_DH]
+                    dsg = st[i, S_DSG]
                     while dx < t_lim or (dx == t_lim and ds < s_lim):
                         if em_n >= cap:
                             full = True
                             break
                         te = dx
-                        nx += poisson_gap_ns(rng, ds, dg, zig)
+                        w = dw * dm
+                        n_ev += np.int64(dm)
+                        nx, dm = next_spike(rng, ds, nx, dg, dh, gtab, dsg, zig)
                         dx = math.floor(nx) + dd
-                        n_ev += 1
-                        u, tu, tr, spike = _lif_step(u, tu, tr, te, dw, ie, u_reset, u_min,
+                        u, tu, tr, spike = _lif_step(u, tu, tr, te, w, ie, u_reset, u_min,
                                                      theta, t_ref, inv_tau, dtab, g)
                         if spike >= 0.0:
                             t_ns = np.int64(spike)
@@ -874,6 +952,7 @@ def integrate_block(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, we
                             em_n += 1
                     st[i, S_NX] = nx
                     st[i, S_DX] = dx
+                    st[i, S_M] = dm
                 if arrival and not full:
                     if em_n >= cap:
                         full = True
@@ -933,11 +1012,14 @@ def integrate_block(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, we
                         _fire(st, i, prow, kind, tp, last_ns, em_src, em_t, em_n, meta, pred)
                         em_n += 1
                         continue
-                    nx = st[i, S_NX] + poisson_gap_ns(rng, ds, st[i, S_DG], zig)
+                    m = st[i, S_M]
+                    nx, m_next = next_spike(rng, ds, st[i, S_NX], st[i, S_DG], st[i, S_DH], gtab,
+                                            st[i, S_DSG], zig)
                     st[i, S_NX] = nx
+                    st[i, S_M] = m_next
                     st[i, S_DX] = math.floor(nx) + st[i, S_DD]
-                    n_ev += 1
-                    _apply(i, kind, prow, st, drow, td, st[i, S_DW], meta)
+                    n_ev += np.int64(m)
+                    _apply(i, kind, prow, st, drow, td, st[i, S_DW] * m, meta)
                 if not arrival:
                     break
                 if em_n >= cap:
@@ -1124,7 +1206,7 @@ def _window_order(em_src, em_t, em_n, tail):
 
 
 @njit
-def _finish_window(meta, gint, par, zig, node_group, st, rng, last_ns, proj, gp_ptr, gp_list,
+def _finish_window(meta, gint, par, zig, gtab, node_group, st, rng, last_ns, proj, gp_ptr, gp_list,
                    indptr, delay, pend_t, pend_src, q_t, q_src, q_s0, q_s1, q_n, em_src, em_t,
                    rec_src, rec_t, pl, b, bf, cend, k, w_ns, nb):
     """
@@ -1158,7 +1240,6 @@ def _finish_window(meta, gint, par, zig, node_group, st, rng, last_ns, proj, gp_
                 if gint[g, G_KIND] != K_POISSON or gint[g, G_FUSED] != 0:
                     continue
                 meta[M_TAIL] = em_src.shape[0]  # its spikes come in no known order
-                gap = par[g, P_GAP]
                 g0 = gint[g, G_START]
                 for n in range(g0, g0 + gint[g, G_SIZE]):
                     while math.floor(st[n, S_NX]) < bf:
@@ -1171,7 +1252,13 @@ def _finish_window(meta, gint, par, zig, node_group, st, rng, last_ns, proj, gp_
                         em_t[em_n] = t_ns
                         em_n += 1
                         last_ns[n] = t_ns
-                        st[n, S_NX] += poisson_gap_ns(rng, n, gap, zig)
+                        # A spike of multiplicity m is emitted m times, one at a time.
+                        st[n, S_M] -= 1.0
+                        if st[n, S_M] == 0.0:
+                            nx, m = next_spike(rng, n, st[n, S_NX], par[g, P_GAP],
+                                               par[g, P_GRID], gtab, g, zig)
+                            st[n, S_NX] = nx
+                            st[n, S_M] = m
         meta[M_EMN] = em_n
         meta[M_STAGE] = 2
     # Sort the window's spikes by (time, source), record them and queue them.
@@ -1205,7 +1292,7 @@ def _finish_window(meta, gint, par, zig, node_group, st, rng, last_ns, proj, gp_
 
 
 @njit
-def run_window_loop(t_end, meta, gint, par, dtab, zig, node_group, st, rng, last_ns,
+def run_window_loop(t_end, meta, gint, par, dtab, zig, gtab, node_group, st, rng, last_ns,
                     proj, gp_ptr, gp_list, indptr, target, weight, delay, drv_nodes,
                     pend_t, pend_src, q_t, q_src, q_s0, q_s1, q_n, sel, em_src, em_t,
                     rec_src, rec_t, cand, pl):
@@ -1266,7 +1353,7 @@ def run_window_loop(t_end, meta, gint, par, dtab, zig, node_group, st, rng, last
         if meta[M_STAGE] == 1:
             em_n, ph, r, sy, done = integrate_window(
                 meta[M_PH], meta[M_R], meta[M_SY], meta[M_NSEL], sel, k, q_t, q_src, q_s0,
-                q_s1, target, weight, bf, drv_nodes, gint, par, dtab, zig,
+                q_s1, target, weight, bf, drv_nodes, gint, par, dtab, zig, gtab,
                 node_group, st, rng, last_ns, em_src, em_t, meta[M_EMN], meta, cand, pl)
             meta[M_PH] = ph
             meta[M_R] = r
@@ -1275,7 +1362,7 @@ def run_window_loop(t_end, meta, gint, par, dtab, zig, node_group, st, rng, last
             if not done:
                 meta[M_NEED] = 2 * em_src.shape[0] + 64
                 return 1
-        status = _finish_window(meta, gint, par, zig, node_group, st, rng, last_ns, proj,
+        status = _finish_window(meta, gint, par, zig, gtab, node_group, st, rng, last_ns, proj,
                                 gp_ptr, gp_list, indptr, delay, pend_t, pend_src, q_t, q_src,
                                 q_s0, q_s1, q_n, em_src, em_t, rec_src, rec_t, pl, b, bf, cend,
                                 k, w_ns, nb)
@@ -1284,7 +1371,7 @@ def run_window_loop(t_end, meta, gint, par, dtab, zig, node_group, st, rng, last
 
 
 @njit_parallel
-def run_window_loop_mt(t_end, meta, gint, par, dtab, zig, node_group, st, rng, last_ns,
+def run_window_loop_mt(t_end, meta, gint, par, dtab, zig, gtab, node_group, st, rng, last_ns,
                        proj, gp_ptr, gp_list, indptr, target, weight, delay, drv_nodes,
                        pend_t, pend_src, q_t, q_src, q_s0, q_s1, q_n, sel, em_src, em_t,
                        rec_src, rec_t, cand, pl, blk_tab, blk_st, blk_meta, blk_src, blk_t,
@@ -1349,7 +1436,7 @@ def run_window_loop_mt(t_end, meta, gint, par, dtab, zig, node_group, st, rng, l
             if meta[M_SERIAL] == 1:
                 em_n, ph, r, sy, done = integrate_window(
                     meta[M_PH], meta[M_R], meta[M_SY], meta[M_NSEL], sel, k, q_t, q_src, q_s0,
-                    q_s1, target, weight, bf, drv_nodes, gint, par, dtab, zig,
+                    q_s1, target, weight, bf, drv_nodes, gint, par, dtab, zig, gtab,
                     node_group, st, rng, last_ns, em_src, em_t, meta[M_EMN], meta, cand, pl)
                 meta[M_PH] = ph
                 meta[M_R] = r
@@ -1388,7 +1475,7 @@ def run_window_loop_mt(t_end, meta, gint, par, dtab, zig, node_group, st, rng, l
                         continue
                     em_j, ph_j, r_j, sy_j, done_j = integrate_block(
                         blk_st[j, 0], blk_st[j, 1], blk_st[j, 2], n_sel, sel, k, q_t, q_src,
-                        q_s0, q_s1, target, weight, bf, drv_nodes, gint, par, dtab, zig,
+                        q_s0, q_s1, target, weight, bf, drv_nodes, gint, par, dtab, zig, gtab,
                         node_group, st, rng, last_ns, blk_src[j], blk_t[j], blk_st[j, 4],
                         blk_meta[j], cand, blk_tab[j, 0], blk_tab[j, 1], blk_tab[j, 2],
                         blk_tab[j, 3], sorted_rows)
@@ -1418,7 +1505,7 @@ def run_window_loop_mt(t_end, meta, gint, par, dtab, zig, node_group, st, rng, l
                 meta[M_NFP] = nfp
                 meta[M_EMN] = em_n
                 meta[M_PH] = 2
-        status = _finish_window(meta, gint, par, zig, node_group, st, rng, last_ns, proj,
+        status = _finish_window(meta, gint, par, zig, gtab, node_group, st, rng, last_ns, proj,
                                 gp_ptr, gp_list, indptr, delay, pend_t, pend_src, q_t, q_src,
                                 q_s0, q_s1, q_n, em_src, em_t, rec_src, rec_t, pl, b, bf, cend,
                                 k, w_ns, nb)
@@ -1698,12 +1785,12 @@ def grow_queue(q_t, q_src, q_s0, q_s1, q_n, cap):
 
 
 @njit
-def init_state(gint, par, st, rng, meta, t0, zig, drv_nodes):
+def init_state(gint, par, st, rng, meta, t0, zig, gtab, drv_nodes):
     """
     Set every node to its initial state at ``t0`` [ns] and draw the first Poisson spikes.
 
-    The fused-drive columns of ``drv_nodes`` (``S_DS``, ``S_DD``, ``S_DW``, ``S_DG``)
-    must be set; their first arrivals are drawn here.
+    The fused-drive columns of ``drv_nodes`` (``S_DS``, ``S_DD``, ``S_DW``, ``S_DG``,
+    ``S_DH``, ``S_DSG``) must be set; their first arrivals are drawn here.
     """
     for g in range(gint.shape[0]):
         kind = gint[g, G_KIND]
@@ -1718,16 +1805,21 @@ def init_state(gint, par, st, rng, meta, t0, zig, drv_nodes):
             st[i, S_TP] = INF
             st[i, S_NX] = INF
             st[i, S_DX] = INF
+            st[i, S_M] = 1.0
             if kind == K_POISSON:
                 if p[P_GAP] < INF and gint[g, G_FUSED] == 0:
-                    st[i, S_NX] = t0 + poisson_gap_ns(rng, i, p[P_GAP], zig)
+                    nx, m = first_spike(rng, i, t0, p[P_GAP], p[P_GRID], gtab, g, zig)
+                    st[i, S_NX] = nx
+                    st[i, S_M] = m
             elif kind >= K_LIF and gint[g, G_PRED] != 0:
                 set_prediction(st, i, predict(st, i, p, kind), meta)
     for v in range(drv_nodes.shape[0]):
         i = drv_nodes[v]
         ds = np.int64(st[i, S_DS])
-        st[i, S_NX] = t0 + poisson_gap_ns(rng, ds, st[i, S_DG], zig)
-        st[i, S_DX] = math.floor(st[i, S_NX]) + st[i, S_DD]
+        nx, m = first_spike(rng, ds, t0, st[i, S_DG], st[i, S_DH], gtab, st[i, S_DSG], zig)
+        st[i, S_NX] = nx
+        st[i, S_M] = m
+        st[i, S_DX] = math.floor(nx) + st[i, S_DD]
 
 
 @njit

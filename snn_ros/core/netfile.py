@@ -11,6 +11,8 @@ A file has these top-level keys (``populations`` is required)::
       - {name: exc, size: 4000, model: lif, params: {tau_m_s: 0.02, ...}, record: true}
     sources:                       # optional spike sources: a list of
       - {name: ext, size: 4000, kind: poisson, rate_hz: 20000.0}   # or kind: array
+        # a poisson source's optional grid_s (e.g. 0.0001) puts its spikes on that grid,
+        # a Poisson count per step, as NEST's poisson_generator; without, continuous times
     projections:                   # optional synapses: a list of
       - {name: ee, pre: exc, post: exc, pattern: fixed_indegree, args: {indegree: 400},
          weight_mV: 0.1, delay_s: 0.0015, plasticity: {...}}
@@ -34,6 +36,7 @@ import re
 from typing import NamedTuple
 
 from snn_ros.core import neurons
+from snn_ros.core.network import MAX_SPIKES_PER_STEP, Network
 
 #: snn_ros model name -> its parameter NamedTuple (the engine's registry).
 MODEL_PARAMS = neurons.MODELS
@@ -56,7 +59,7 @@ SOURCE_KINDS = ('array', 'poisson')
 
 TOP_KEYS = {'name', 'description', 'seed', 'run', 'populations', 'sources', 'projections'}
 POPULATION_KEYS = {'name', 'size', 'model', 'params', 'record'}
-SOURCE_KEYS = {'name', 'size', 'kind', 'rate_hz'}
+SOURCE_KEYS = {'name', 'size', 'kind', 'rate_hz', 'grid_s'}
 PROJECTION_KEYS = {'name', 'pre', 'post', 'pattern', 'args', 'weight_mV', 'delay_s',
                    'plasticity'}
 RUN_KEYS = {'duration_s'}
@@ -202,9 +205,17 @@ def _check_source(chk, src, path, taken):
             chk.fail(f'{path}.rate_hz', 'missing', 'a rate > 0 [Hz] for a poisson source')
         out['rate_hz'] = chk.number(src['rate_hz'], f'{path}.rate_hz', lo=0.0, lo_open=True,
                                     allowed='Hz, a finite number > 0')
-    elif 'rate_hz' in src:
-        chk.fail(f'{path}.rate_hz', 'only a poisson source has a rate',
-                 "remove it, or set kind: 'poisson'")
+        if 'grid_s' in src:
+            out['grid_s'] = chk.number(src['grid_s'], f'{path}.grid_s', lo=1e-9,
+                                       allowed='s, a finite step >= 1e-9')
+            if out['rate_hz'] * out['grid_s'] > MAX_SPIKES_PER_STEP:
+                chk.fail(f'{path}.grid_s', f"{out['rate_hz'] * out['grid_s']:g} spikes per "
+                         'step on average', f'at most {MAX_SPIKES_PER_STEP}: a finer grid')
+    else:
+        for key in ('rate_hz', 'grid_s'):
+            if key in src:
+                chk.fail(f'{path}.{key}', 'only a poisson source has it',
+                         "remove it, or set kind: 'poisson'")
     return out
 
 
@@ -390,7 +401,6 @@ def build_network(spec, rng=None, source='<spec>'):
     """
     import numpy as np
 
-    from snn_ros.core.network import Network
     rng = np.random.default_rng(spec['seed']) if rng is None else rng
     net = Network()
     pops, srcs, projs, drives = {}, {}, {}, []
@@ -404,7 +414,8 @@ def build_network(spec, rng=None, source='<spec>'):
             raise NetfileError(f'{source}: {path}.params: {error}') from error
     for src in spec['sources']:
         srcs[src['name']] = net.add_source(src['name'], src['size'], model=src['kind'],
-                                           rate_hz=src.get('rate_hz'))
+                                           rate_hz=src.get('rate_hz'),
+                                           grid_s=src.get('grid_s'))
         if src['kind'] == 'poisson':
             drives.append((srcs[src['name']], src['rate_hz']))
     nodes = {**pops, **srcs}

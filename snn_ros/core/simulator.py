@@ -26,7 +26,11 @@ numba kernel call per ``run_until``. Design (details in ``_engine_kernels.py``):
 - The kernel never allocates per event; when a buffer is full it returns a
   status, the simulator grows the buffer and the kernel resumes where it stopped.
 - Randomness (Poisson sources) comes from one splitmix64 stream per node, seeded
-  from ``seed``: results do not depend on how a run is split.
+  from ``seed``: results do not depend on how a run is split. A Poisson train has
+  continuous times (exponential intervals, ziggurat) or, as NEST's
+  ``poisson_generator``, lies on a grid with a Poisson count of spikes per step
+  (by inversion); delivered fused, a step's count k is one arrival of k times the
+  weight, as NEST's spike multiplicity.
 - A Poisson source whose only projection is ``one_to_one`` and which is not
   recorded is *fused* (``fuse_poisson=True``): its trains are drawn at the target
   while it integrates, arrival = spike + delay, exactly as unfused, but with no
@@ -57,6 +61,8 @@ builds a post-sorted index on demand, and ``last_spike_ns`` holds each node's la
 spike time.
 """
 
+import math
+
 import numpy as np
 
 from snn_ros.core import _engine_kernels as kern
@@ -85,6 +91,8 @@ def _group_tables(net):
             gint[g, kern.G_KIND] = kern.K_POISSON if grp.model == 'poisson' else kern.K_ARRAY
             if grp.model == 'poisson' and grp.rate_hz > 0:
                 par[g, kern.P_GAP] = 1e9 / grp.rate_hz
+                if grp.grid_ns is not None:
+                    par[g, kern.P_GRID] = grp.grid_ns
             continue
         p = grp.params
         kind = _KIND[grp.model]
@@ -110,6 +118,25 @@ def _group_tables(net):
             pred = True
         gint[g, kern.G_PRED] = int(pred)
     return gint, par, node_group
+
+
+def _grid_tables(net, par):
+    """Return the count tables of the grid Poisson sources (``kern.GT_*``), or None."""
+    if not np.any(par[:, kern.P_GRID] > 0):
+        return None
+    gtab = np.zeros((len(net.groups), kern.GT_NCOLS))
+    for g in np.flatnonzero(par[:, kern.P_GRID] > 0):
+        lam = par[g, kern.P_GRID] / par[g, kern.P_GAP]
+        pmf = math.exp(-lam)
+        cdf = pmf
+        for j in range(kern.CDF_LEN):
+            if j:
+                pmf *= lam / j
+                cdf += pmf
+            gtab[g, kern.GT_CDF + j] = cdf
+        gtab[g, kern.GT_LAM] = lam
+        gtab[g, kern.GT_PMF] = pmf
+    return gtab
 
 
 class Simulator:
@@ -145,7 +172,7 @@ class Simulator:
         drv_src = np.full(n, -1, np.int64)
         drv_w = np.zeros(n)
         drv_d = np.zeros(n)
-        drv_gap = np.zeros(n)
+        drv_par = np.zeros((n, 3))
         fused_projs = set()
         syn0 = np.cumsum([0] + [p.n_synapses for p in net.projections])
         for src in net.sources:
@@ -161,7 +188,8 @@ class Simulator:
             drv_src[tgt] = src.start + proj.pre_idx
             drv_w[tgt] = proj.weight
             drv_d[tgt] = proj.delay_ns
-            drv_gap[tgt] = par[self._gindex[id(src)], kern.P_GAP]
+            g_src = self._gindex[id(src)]
+            drv_par[tgt] = par[g_src, kern.P_GAP], par[g_src, kern.P_GRID], g_src
             gint[self._gindex[id(src)], kern.G_FUSED] = 1
             fused_projs.add(proj.index)
         drv_nodes = np.flatnonzero(drv_src >= 0).astype(np.int32)
@@ -229,7 +257,9 @@ class Simulator:
         self._st[:, kern.S_DS] = drv_src
         self._st[:, kern.S_DW] = drv_w
         self._st[:, kern.S_DD] = drv_d
-        self._st[:, kern.S_DG] = drv_gap
+        self._st[:, kern.S_DG] = drv_par[:, 0]
+        self._st[:, kern.S_DH] = drv_par[:, 1]
+        self._st[:, kern.S_DSG] = drv_par[:, 2]
         streams = np.random.default_rng(self.seed).integers(
             0, 2 ** 63, size=n, dtype=np.int64, endpoint=False)
         self._rng = streams.astype(np.uint64)
@@ -241,8 +271,9 @@ class Simulator:
             if isinstance(grp, Population):
                 self._dtab[g] = kern.decay_table(par[g, kern.P_TAU_M])
         self._zig = kern.ZIGGURAT
+        self._gtab = _grid_tables(net, par)
         kern.init_state(gint, par, self._st, self._rng, self._meta, 0.0, self._zig,
-                        drv_nodes)
+                        self._gtab, drv_nodes)
         self._pend_t = np.zeros(0, np.int64)
         self._pend_src = np.zeros(0, np.int32)
         cap = int(queue_capacity)
@@ -300,7 +331,7 @@ class Simulator:
         return mask
 
     def _build_args(self):
-        self._args = (self._meta, self._gint, self._par, self._dtab, self._zig,
+        self._args = (self._meta, self._gint, self._par, self._dtab, self._zig, self._gtab,
                       self._node_group, self._st, self._rng, self.last_spike_ns, self._proj_tab,
                       self._gp_ptr, self._gp_list, self.indptr, self.target, self.weight,
                       self.delay, self._drv_nodes, self._pend_t, self._pend_src, *self._queue,
@@ -809,7 +840,7 @@ class Simulator:
         self._meta[kern.M_QTOT] = 0
         self._q_n[:] = 0
         kern.init_state(self._gint, self._par, self._st, self._rng, self._meta, float(t),
-                        self._zig, self._drv_nodes)
+                        self._zig, self._gtab, self._drv_nodes)
         self.last_spike_ns[:] = _NEVER
         pl = self._pl
         pl[3][:] = 0.0

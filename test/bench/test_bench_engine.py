@@ -6,7 +6,8 @@ import pytest
 
 from snn_ros.cli import main
 
-SIMULATORS = ('snn_ros', 'snn_ros_mt', 'nest_ps', 'nest_grid', 'brian2_standalone')
+SIMULATORS = ('snn_ros', 'snn_ros_mt', 'snn_ros_continuous', 'nest_ps', 'nest_grid',
+              'brian2_standalone')
 FIGURES = ('wall_s', 'rate_hz', 'syn_events_per_s', 'threads')
 
 
@@ -29,10 +30,12 @@ def test_quick_json_without_peers(capsys):
     report = _report(capsys, '--skip-peers')
     for key in SIMULATORS:
         assert key in report
-    for key in ('snn_ros', 'snn_ros_mt'):
+    for key in ('snn_ros', 'snn_ros_mt', 'snn_ros_continuous'):
         _check_entry(report[key])
     assert report['nest_ps'] is None and report['brian2_standalone'] is None
     assert report['snn_ros']['rate_hz'] == report['snn_ros_mt']['rate_hz']
+    # The same drive's trains on the grid and at continuous times: other spikes.
+    assert report['snn_ros']['rate_hz'] != report['snn_ros_continuous']['rate_hz']
     assert 0 < report['bytes_per_synapse'] <= 16
     assert [row['n'] for row in report['scaling']] == [500, 1000]
     assert all(row['rate_hz'] > 0 for row in report['scaling'])

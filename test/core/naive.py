@@ -60,6 +60,19 @@ class Stream:
             if zig[512 + iz] + self.u01() * (zig[511 + iz] - zig[512 + iz]) < math.exp(-x):
                 return x
 
+    def poisson(self, lam):
+        """Return a Poisson(lam) count by inversion of the CDF, summed term by term."""
+        u = 1.0 - self.u01()
+        k = 0
+        p = c = math.exp(-lam)
+        while u >= c:
+            k += 1
+            p *= lam / k
+            if c + p == c:  # the tail below the resolution of u
+                break
+            c += p
+        return k
+
 
 class Neuron:
     """State of one neuron at time ``tu`` [ns] (float), with the model's closed forms."""
@@ -238,6 +251,14 @@ class NaiveSim:
             for j in range(src.size):
                 node = src.start + j
                 stream = Stream(streams[node])
+                if src.grid_ns is not None:
+                    # NEST's poisson_generator: a Poisson count at the end of each step.
+                    t = src.grid_ns
+                    while t < t_end_ns:
+                        for _ in range(stream.poisson(src.grid_ns / gap)):
+                            emit(node, t)
+                        t += src.grid_ns
+                    continue
                 nx = 0.0 + stream.exponential() * gap
                 while math.floor(nx) < t_end_ns:
                     emit(node, int(math.floor(nx)))

@@ -116,3 +116,27 @@ def test_fused_poisson_drive_matches_naive(seed):
     sim.run_until(40 * MS)
     compare(sim, [pop], ref)
     assert len(ref['pop']) > 5
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2 ** 31 - 1), fuse=st.booleans())
+def test_grid_poisson_matches_naive(seed, fuse):
+    """Grid trains (as NEST's poisson_generator): fused, a step's k spikes are one arrival."""
+    rng = np.random.default_rng(seed)
+    net = Network(seed=seed)
+    pop = net.add_population('pop', 4, 'lif', LIFParams(tau_m_s=0.01, theta_mV=8.0,
+                                                        u_reset_mV=0.0, t_ref_s=0.002))
+    # Up to 40 spikes per step on average: counts beyond the engine's table too.
+    drive = net.add_source('drive', 4, 'poisson', rate_hz=float(rng.uniform(1500, 40000)),
+                           grid_s=float(rng.choice([1e-4, 2.5e-4, 1e-3])))
+    noise = net.add_source('noise', 2, 'poisson', rate_hz=float(rng.uniform(50, 500)),
+                           grid_s=1e-3, record=True)
+    net.connect(drive, pop, 'one_to_one', 0.5, float(rng.uniform(0.0005, 0.002)))
+    net.connect(noise, pop, 'all_to_all', rng.uniform(-1, 1, 8), 0.001)
+    net.connect(pop, pop, 'all_to_all', rng.uniform(-2, 1, 16), rng.uniform(0.001, 0.003, 16))
+    ref = naive.NaiveSim(net, seed=seed).run(40 * MS)
+    sim = Simulator(net, seed=seed, fuse_poisson=fuse)
+    assert sim._drv_nodes.size == (4 if fuse else 0)
+    sim.run_until(40 * MS)
+    compare(sim, [pop, noise], ref)
+    assert len(ref['pop']) > 5 and len(ref['noise']) > 0

@@ -1,5 +1,7 @@
 """Simulator behaviour: determinism, split runs, pushes between runs, patterns, errors."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -11,7 +13,7 @@ from snn_ros.core.types import SPIKE_DTYPE
 MS = 1_000_000
 
 
-def brunel_like(seed=3, n_exc=80, n_inh=20, fuse=True, exp_model=False):
+def brunel_like(seed=3, n_exc=80, n_inh=20, fuse=True, exp_model=False, grid_s=None):
     """Return a small Brunel-style network with a Poisson drive, and its populations."""
     net = Network(seed=seed)
     if exp_model:
@@ -22,7 +24,7 @@ def brunel_like(seed=3, n_exc=80, n_inh=20, fuse=True, exp_model=False):
         w_scale = 1.0
     exc = net.add_population('exc', n_exc, model, p)
     inh = net.add_population('inh', n_inh, model, p)
-    ext = net.add_source('ext', n_exc + n_inh, 'poisson', rate_hz=9000.0)
+    ext = net.add_source('ext', n_exc + n_inh, 'poisson', rate_hz=9000.0, grid_s=grid_s)
     for post in (exc, inh):
         net.connect(exc, post, 'fixed_indegree', 0.4 * w_scale, 0.0015, indegree=8)
         net.connect(inh, post, 'fixed_indegree', -2.0 * w_scale,
@@ -88,6 +90,49 @@ def test_fused_drive_equals_unfused_sources(exp_model):
     plain.run_until(60 * MS)
     _same(_trains(fused, pops), _trains(plain, pops))
     assert fused.n_events == plain.n_events
+
+
+@pytest.mark.parametrize('exp_model', [False, True])
+def test_fused_grid_drive_equals_unfused_sources(exp_model):
+    """A fused step of k spikes is one arrival of k weights, unfused k arrivals: same trains."""
+    net, pops = brunel_like(exp_model=exp_model, grid_s=2e-4)
+    fused = Simulator(net, seed=2)
+    plain = Simulator(net, seed=2, fuse_poisson=False)
+    assert fused._drv_nodes.size == pops[2].size and plain._drv_nodes.size == 0
+    fused.run_until(100 * MS)
+    plain.run_until(100 * MS)
+    trains = _trains(fused, pops)
+    assert sum(len(x) for x in trains) > 50
+    for a, b in zip(trains, _trains(plain, pops)):
+        assert len(a) == len(b)
+        np.testing.assert_array_equal(a['neuron'], b['neuron'])
+        assert np.abs(a['t'] - b['t']).max(initial=0) <= 1
+    assert fused.n_events == plain.n_events
+
+
+@pytest.mark.parametrize('lam', [0.3, 2.0, 12.0, 30.0])
+def test_grid_poisson_counts_are_poisson(lam):
+    """A grid train's spikes lie at step ends, and a step's count is Poisson(rate * grid)."""
+    grid_ns, n, n_steps = 100_000, 50, 2000
+    net = Network()
+    src = net.add_source('src', n, 'poisson', rate_hz=lam / grid_ns * 1e9, grid_s=1e-4,
+                         record=True)
+    net.connect(src, net.add_population('pop', 1, 'lif', LIFParams()), 'all_to_all', 0.0,
+                0.001)
+    sim = Simulator(net, seed=4)
+    sim.run_until(n_steps * grid_ns + 1)
+    spikes = sim.spikes(src)
+    assert np.all(spikes['t'] % grid_ns == 0) and spikes['t'].min() >= grid_ns
+    step = spikes['t'] // grid_ns - 1
+    counts = np.bincount(spikes['neuron'] * n_steps + step, minlength=n * n_steps)
+    hist = np.bincount(counts)
+    k = np.arange(hist.size + 10)
+    pmf = np.exp(-lam + k * np.log(lam) - np.array([math.lgamma(x + 1) for x in k]))
+    want = n * n_steps * pmf
+    tested = np.flatnonzero(want > 20)
+    assert tested.size >= 3
+    got = np.append(hist, np.zeros(10))[tested]
+    assert np.all(np.abs(got - want[tested]) < 5 * np.sqrt(want[tested])), (got, want[tested])
 
 
 def test_push_between_runs_equals_push_up_front():
@@ -198,6 +243,19 @@ def test_connect_errors_name_the_parameter(kwargs, match):
 def test_model_errors_name_the_parameter(model, params, match):
     with pytest.raises(ValueError, match=match):
         Network().add_population('a', 2, model, params)
+
+
+@pytest.mark.parametrize('kwargs, match', [
+    ({'grid_s': 0.0}, 'grid_s'),
+    ({'grid_s': True}, 'grid_s'),
+    ({'rate_hz': 1e7, 'grid_s': 1e-4}, 'at most 700'),
+    ({'model': 'array', 'rate_hz': None, 'grid_s': 1e-4}, "model='poisson'"),
+])
+def test_source_errors_name_the_parameter(kwargs, match):
+    args = {'model': 'poisson', 'rate_hz': 100.0}
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        Network().add_source('src', 2, **args)
 
 
 def test_idle_run_until_leaves_state_alone():
