@@ -80,7 +80,7 @@ S_TP = 10        # predicted threshold crossing without further input [ns] (inf:
 S_DG = 11        # mean interval of the fused drive [ns]
 S_M = 12         # multiplicity of the spike at S_NX (a grid step's count; else 1)
 S_DH = 13        # grid step of the fused drive [ns] (0: continuous times)
-S_DSG = 14       # group of the fused drive's source (its ``par`` row has the grid's table)
+S_DSG = 14       # group of the fused drive's source (its row of ``gtab`` for a grid)
 S_NCOLS = 16      # padded: a row is two whole cache lines
 
 # Columns of the projection table ``proj`` (int64).
