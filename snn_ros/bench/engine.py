@@ -208,8 +208,10 @@ def run(args):
         print(*text, file=sys.stderr, flush=True)
     threads_mt = os.cpu_count() or 1
     t0 = time.perf_counter()
-    for threads in (1, threads_mt):  # JIT compilation (or cache loading) and first touches
-        run_snn_ros(spec, min(0.05, duration_s), threads, seed)
+    # JIT compilation (or cache loading) and first touches; a network without grid
+    # sources runs kernels compiled for it (no grid code), warmed here too.
+    for warm_spec, threads in ((spec, 1), (spec, threads_mt), (continuous_drive(spec), 1)):
+        run_snn_ros(warm_spec, min(0.05, duration_s), threads, seed)
     warmup_s = time.perf_counter() - t0
     results = {}
     log(f'Brunel N={cfg["NE"] + cfg["NI"]} CE={cfg["CE"]} CI={cfg["CI"]} for {duration_s} s '
