@@ -7,7 +7,9 @@ run for ``--duration-s`` of network time (1 s by default) in one invocation by:
 - ``snn_ros``: one thread; ``snn_ros_mt``: ``os.cpu_count()`` threads;
   ``snn_ros_continuous``: one thread, the drive at continuous times (the file's
   ``grid_s`` removed: 20,000 arrivals per neuron and second instead of about
-  8,650 grid steps with spikes);
+  8,650 grid steps with spikes), in a child process: a network without grid
+  sources runs kernels compiled for it, and next to the other kernels in one
+  process their run times vary up to 2x with where the code lies;
 - ``nest_ps``: NEST ``iaf_psc_delta_ps`` (precise spike times), one thread;
 - ``nest_grid``: NEST ``iaf_psc_delta`` (spikes on the 0.1 ms grid), one thread;
 - ``brian2_standalone``: Brian2 ``cpp_standalone``, one thread (no OpenMP), in a
@@ -147,6 +149,25 @@ def run_snn_ros(spec, duration_s, threads, seed):
             'all_events_per_s': sim.n_events / wall_s}
 
 
+def run_in_child(spec, duration_s, seed, timeout_s=1200):
+    """Run ``run_snn_ros`` (one thread, after a warm-up) in a fresh process; return its figures."""
+    import subprocess
+    request = json.dumps({'spec': spec, 'duration_s': duration_s, 'seed': seed})
+    proc = subprocess.run([sys.executable, '-m', 'snn_ros.bench.engine', request],
+                          capture_output=True, text=True, timeout=timeout_s)
+    if proc.returncode != 0:
+        raise RuntimeError(f'child failed ({proc.returncode}):\n{proc.stderr[-3000:]}')
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _child(request):
+    spec, duration_s, seed = request['spec'], request['duration_s'], request['seed']
+    run_snn_ros(spec, min(0.05, duration_s), 1, seed)
+    result = run_snn_ros(spec, duration_s, 1, seed)
+    result.pop('bytes_per_synapse')
+    return result
+
+
 def controller_cost(spec, steps=1000, step_ns=1_000_000, n=1000):
     """
     Return the mean cost [us] of ``run_until(t + 1 ms)`` on a quiet network.
@@ -208,10 +229,8 @@ def run(args):
         print(*text, file=sys.stderr, flush=True)
     threads_mt = os.cpu_count() or 1
     t0 = time.perf_counter()
-    # JIT compilation (or cache loading) and first touches; a network without grid
-    # sources runs kernels compiled for it (no grid code), warmed here too.
-    for warm_spec, threads in ((spec, 1), (spec, threads_mt), (continuous_drive(spec), 1)):
-        run_snn_ros(warm_spec, min(0.05, duration_s), threads, seed)
+    for threads in (1, threads_mt):  # JIT compilation (or cache loading) and first touches
+        run_snn_ros(spec, min(0.05, duration_s), threads, seed)
     warmup_s = time.perf_counter() - t0
     results = {}
     log(f'Brunel N={cfg["NE"] + cfg["NI"]} CE={cfg["CE"]} CI={cfg["CI"]} for {duration_s} s '
@@ -222,9 +241,9 @@ def run(args):
     log(f'snn_ros, {threads_mt} threads ...')
     results['snn_ros_mt'] = run_snn_ros(spec, duration_s, threads_mt, seed)
     results['snn_ros_mt'].pop('bytes_per_synapse')
-    log('snn_ros, one thread, drive at continuous times ...')
-    results['snn_ros_continuous'] = run_snn_ros(continuous_drive(spec), duration_s, 1, seed)
-    results['snn_ros_continuous'].pop('bytes_per_synapse')
+    log('snn_ros, one thread, drive at continuous times (child process) ...')
+    results['snn_ros_continuous'] = _peer('continuous', run_in_child, continuous_drive(spec),
+                                          duration_s, seed)
     for key in PEERS:
         results[key] = None
     if not args.skip_peers:
@@ -327,3 +346,7 @@ def print_table(report):
     print('\ncontroller-style calls (1 ms steps, 1,000 neurons, no input):')
     for name, value in report['controller'].items():
         print(f'  {name}: {value:.2f}' if isinstance(value, float) else f'  {name}: {value}')
+
+
+if __name__ == '__main__':
+    print(json.dumps(_child(json.loads(sys.argv[1])), default=float))
