@@ -4,8 +4,8 @@ The multi-threaded mode: disjoint blocks of target neurons in parallel, same res
 Inside a window of length d_min no spike can affect another neuron, so each block
 runs its neurons with private spike buffers and the window's spikes are sorted
 before delivery: any number of threads must give exactly the spikes, states and
-weights of one thread (every model, fused drives, pushed input, per-synapse
-delays, rows not sorted by target, plasticity).
+weights of one thread (every model, fused drives, grid Poisson sources, pushed
+input, per-synapse delays, rows not sorted by target, plasticity).
 """
 
 import numpy as np
@@ -24,7 +24,8 @@ def _network(seed, explicit):
     net = Network(seed=seed)
     inp = net.add_source('inp', 30, record=True)
     drive = net.add_source('drive', 60, 'poisson', rate_hz=3000.0)
-    noise = net.add_source('noise', 20, 'poisson', rate_hz=40.0)
+    noise = net.add_source('noise', 20, 'poisson', rate_hz=40.0, grid_s=0.0005)
+    grid_drive = net.add_source('grid_drive', 25, 'poisson', rate_hz=2000.0, grid_s=0.0002)
     a = net.add_population('a', 60, params=LIFParams(u_min_mV=-5.0))
     b = net.add_population('b', 25, 'lif_exp', ExpLIFParams(i_ext_mV=15.0))
     c = net.add_population('c', 25, 'lif_adaptive', AdaptiveLIFParams(i_ext_mV=40.0))
@@ -34,6 +35,7 @@ def _network(seed, explicit):
                 plasticity=pl.STDPParams(a_plus=0.2, a_minus=0.2, w_max_mV=5.0))
     net.connect(a, a, 'fixed_indegree', 0.8, rng.uniform(0.001, 0.004, 720), indegree=12)
     net.connect(a, b, 'fixed_indegree', 2.0, 0.0012, indegree=8)
+    net.connect(grid_drive, b, 'one_to_one', 3.0, 0.001)
     net.connect(b, c, 'all_to_all', -1.0, 0.003)
     pre = rng.integers(0, 25, 200)
     post = rng.integers(0, 60, 200)
