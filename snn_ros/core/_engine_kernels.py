@@ -78,7 +78,7 @@ S_I = 8          # synaptic current state at S_TU [mV]
 S_TH = 9         # threshold at S_TU [mV]
 S_TP = 10        # predicted threshold crossing without further input [ns] (inf: none)
 S_DG = 11        # mean interval of the fused drive [ns]
-S_M = 12         # multiplicity of the spike at S_NX (a grid step's count; else 1)
+S_M = 12         # multiplicity of the event at S_NX (a grid step's count, maybe 0; else 1)
 S_DH = 13        # grid step of the fused drive [ns] (0: continuous times)
 S_DSG = 14       # group of the fused drive's source (its row of ``gtab`` for a grid)
 S_NCOLS = 16      # padded: a row is two whole cache lines
@@ -118,7 +118,13 @@ M_NCAND = 19     # 'lif' neurons listed in ``cand`` with a crossing pending in t
 M_SERIAL = 20    # multi-threaded mode: 1 when the window in progress runs on one thread
 M_EMAX = 21      # queue entries one spike adds, at most (over the groups)
 M_TAIL = 22      # the window's spikes from here on are in order (-1: not known yet)
-M_LEN = 23
+M_SWH = 23       # interval of the drive sweeps [ns] (0: none; see ``integrate_window``)
+M_SWO = 24       # their offset: sweeps at times SWO + j SWH [ns]
+M_SWT = 25       # the next sweep of the window in progress [ns] (int64 max: none)
+M_SWR = 26       # the queue entry a sweep returns to
+M_LEN = 27
+
+_NO_SWEEP = np.iinfo(np.int64).max
 
 # Columns of the plastic projection table ``pl_tab`` (int64, one row per plastic projection).
 L_SYN0 = 0       # first global synapse id of the projection
@@ -222,47 +228,52 @@ def poisson_gap_ns(rng, i, gap_ns, zig):
 
 
 @njit
-def grid_step(rng, i, t, grid, gtab, g):
-    """
-    Return the next step after grid time ``t`` [ns] with spikes, and their count.
-
-    A step's count is Poisson with mean ``gtab[g, GT_LAM]``, drawn by inversion:
-    the first ``CDF_LEN`` values from the group's table without a branch, larger
-    ones (rare) by the recurrence p(k) = p(k - 1) * lam / k.
-    """
+def _poisson_tail(u, gtab, g):
+    """Return the Poisson count at or above ``CDF_LEN`` for the uniform ``u`` (inversion)."""
+    lam = gtab[g, GT_LAM]
+    p = gtab[g, GT_PMF]
+    c = gtab[g, GT_CDF + CDF_LEN - 1]
+    k = CDF_LEN
     while True:
-        t += grid
-        u = 1.0 - rand_u01(rng, i)
-        k = 0
-        for j in range(CDF_LEN):
-            k += u >= gtab[g, GT_CDF + j]
-        if k == CDF_LEN:
-            lam = gtab[g, GT_LAM]
-            p = gtab[g, GT_PMF]
-            c = gtab[g, GT_CDF + CDF_LEN - 1]
-            while True:
-                p *= lam / k
-                if c + p == c or u < c + p:
-                    break
-                c += p
-                k += 1
-        if k > 0:
-            return t, np.float64(k)
+        p *= lam / k
+        if c + p == c or u < c + p:
+            return k
+        c += p
+        k += 1
+
+
+@njit_inline
+def grid_count(rng, i, gtab, g):
+    """
+    Return the count of a grid step of train ``i``: Poisson with mean ``gtab[g, GT_LAM]``.
+
+    Drawn by inversion: the first ``CDF_LEN`` values from the group's table
+    without a branch, larger ones (rare) by the recurrence p(k) = p(k - 1) lam / k.
+    """
+    u = 1.0 - rand_u01(rng, i)
+    k = 0
+    for j in range(CDF_LEN):
+        k += u >= gtab[g, GT_CDF + j]
+    if k == CDF_LEN:
+        k = _poisson_tail(u, gtab, g)
+    return np.float64(k)
 
 
 @njit_inline
 def next_spike(rng, i, t, gap, grid, gtab, g, zig):
     """
-    Return the time [ns] and multiplicity of the next spike after ``t`` of train ``i``.
+    Return the time [ns] and multiplicity of the next event after ``t`` of train ``i``.
 
     The train has a mean interval ``gap`` [ns]. With continuous times (``grid``
     0) its next spike is an exponential interval later, multiplicity 1. On a grid,
     as NEST's ``poisson_generator`` makes it, ``t`` is a grid time and the next
-    step with spikes comes from ``grid_step`` with row ``g`` (a float) of ``gtab``.
+    event is the next step, whose count (``grid_count`` with row ``g``, a float,
+    of ``gtab``) may be 0: the times of a grid train do not depend on its draws,
+    so that no branch waits for them.
     """
     if gtab is not None:
         if grid > 0.0:
-            return grid_step(rng, i, t, grid, gtab, np.int64(g))
+            return t + grid, grid_count(rng, i, gtab, np.int64(g))
     return t + poisson_gap_ns(rng, i, gap, zig), 1.0
 
 
@@ -562,6 +573,75 @@ def _lif_step(u, tu, tr, te, w, ie, u_reset, u_min, theta, t_ref, inv_tau, dtab,
 
 
 @njit
+def sweep_drives(t_s, r, r_end, drv_nodes, gint, par, dtab, zig, gtab, node_group, st, rng,
+                 last_ns, em_src, em_t, em_n, cand, n_cand):
+    """
+    Apply the fused drive events up to and including ``t_s`` [ns] of ``drv_nodes[r:r_end]``.
+
+    Only for neurons of the fast path ('lif' that cannot cross between arrivals):
+    every arrival up to ``t_s`` must have been taken. A drive on a grid then has
+    one event per sweep at the grid's times, so visiting the neurons in order
+    spares each arrival a test that is rarely true and costly to mispredict; the
+    others catch up at their next arrival, as always. Returns ``(em_n, r, n_cand,
+    n_ev)``; ``r < r_end`` when the spike buffers are full (``cand`` as in
+    ``integrate_window``).
+    """
+    cap = em_src.shape[0]
+    n_nodes = st.shape[0]
+    n_ev = 0
+    while r < r_end:
+        i = np.int64(drv_nodes[r])
+        g = node_group[i]
+        dx = st[i, S_DX]
+        if dx <= t_s and gint[g, G_KIND] == K_LIF and gint[g, G_PRED] == 0:
+            if em_n >= cap:
+                break
+            theta = par[g, P_THETA]
+            u = st[i, S_U]
+            tu = st[i, S_TU]
+            tr = st[i, S_TR]
+            dd = st[i, S_DD]
+            dw = st[i, S_DW]
+            nx = st[i, S_NX]
+            dm = st[i, S_M]
+            full = False
+            while dx <= t_s:
+                if em_n >= cap:
+                    full = True
+                    break
+                te = dx
+                m = dm
+                nx, dm = next_spike(rng, np.int64(st[i, S_DS]), nx, st[i, S_DG], st[i, S_DH],
+                                    gtab, st[i, S_DSG], zig)
+                dx = math.floor(nx) + dd
+                if m > 0.0:
+                    n_ev += np.int64(m)
+                    u, tu, tr, spike = _lif_step(u, tu, tr, te, dw * m, par[g, P_I_EXT],
+                                                 par[g, P_U_RESET], par[g, P_U_MIN], theta,
+                                                 par[g, P_T_REF], par[g, P_INV_TM], dtab, g)
+                    if spike >= 0.0:
+                        t_ns = np.int64(spike)
+                        last_ns[i] = t_ns
+                        em_src[em_n] = i
+                        em_t[em_n] = t_ns
+                        em_n += 1
+            st[i, S_U] = u
+            st[i, S_TU] = tu
+            st[i, S_TR] = tr
+            st[i, S_NX] = nx
+            st[i, S_DX] = dx
+            st[i, S_M] = dm
+            if u >= theta and cand[n_nodes + i] == 0:
+                cand[n_nodes + i] = 1
+                cand[n_cand] = i
+                n_cand += 1
+            if full:
+                break
+        r += 1
+    return em_n, r, n_cand, n_ev
+
+
+@njit
 def integrate_window(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, weight, b,
                      drv_nodes, gint, par, dtab, zig, gtab, node_group, st, rng, last_ns,
                      em_src, em_t, em_n, meta, cand, pl):
@@ -594,10 +674,17 @@ def integrate_window(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, w
     while True:
         if ph == 0:
             if r >= n_sel:
+                meta[M_SWT] = _NO_SWEEP
                 ph = 1
                 r = 0
                 continue
             e = sel[r]
+            if sy < 0 and meta[M_SWT] < q_t[k, e]:
+                # Every arrival up to the sweep time is in: the drives catch up to it.
+                meta[M_SWR] = r
+                ph = 1
+                r = 0
+                continue
             s0 = q_s0[k, e]
             s1 = q_s1[k, e]
             if sy < s0:
@@ -629,6 +716,18 @@ def integrate_window(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, w
             arrival = True
             g = node_group[target[s0]]
         elif ph == 1:
+            if meta[M_SWT] != _NO_SWEEP:
+                em_n, r, meta[M_NCAND], n_sw = sweep_drives(
+                    np.float64(meta[M_SWT]), r, n_drv, drv_nodes, gint, par, dtab, zig, gtab,
+                    node_group, st, rng, last_ns, em_src, em_t, em_n, cand, meta[M_NCAND])
+                n_ev += n_sw
+                if r < n_drv:
+                    meta[M_NEV] += n_ev
+                    return em_n, ph, r, sy, False
+                meta[M_SWT] += meta[M_SWH]
+                ph = 0
+                r = meta[M_SWR]
+                continue
             if r >= n_drv:
                 ph = 2
                 r = 0
@@ -708,18 +807,19 @@ def integrate_window(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, w
                             full = True
                             break
                         te = dx
-                        w = dw * dm
-                        n_ev += np.int64(dm)
+                        m = dm
                         nx, dm = next_spike(rng, ds, nx, dg, dh, gtab, dsg, zig)
                         dx = math.floor(nx) + dd
-                        u, tu, tr, spike = _lif_step(u, tu, tr, te, w, ie, u_reset, u_min,
-                                                     theta, t_ref, inv_tau, dtab, g)
-                        if spike >= 0.0:
-                            t_ns = np.int64(spike)
-                            last_ns[i] = t_ns
-                            em_src[em_n] = i
-                            em_t[em_n] = t_ns
-                            em_n += 1
+                        if m > 0.0:
+                            n_ev += np.int64(m)
+                            u, tu, tr, spike = _lif_step(u, tu, tr, te, dw * m, ie, u_reset,
+                                                         u_min, theta, t_ref, inv_tau, dtab, g)
+                            if spike >= 0.0:
+                                t_ns = np.int64(spike)
+                                last_ns[i] = t_ns
+                                em_src[em_n] = i
+                                em_t[em_n] = t_ns
+                                em_n += 1
                     st[i, S_NX] = nx
                     st[i, S_DX] = dx
                     st[i, S_M] = dm
@@ -785,8 +885,9 @@ def integrate_window(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, w
                     st[i, S_NX] = nx
                     st[i, S_M] = m_next
                     st[i, S_DX] = math.floor(nx) + st[i, S_DD]
-                    n_ev += np.int64(m)
-                    _apply(i, kind, prow, st, drow, td, st[i, S_DW] * m, meta)
+                    if m > 0.0:
+                        n_ev += np.int64(m)
+                        _apply(i, kind, prow, st, drow, td, st[i, S_DW] * m, meta)
                 if not arrival:
                     break
                 if em_n >= cap:
@@ -836,10 +937,16 @@ def integrate_block(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, we
     while True:
         if ph == 0:
             if r >= n_sel:
+                meta[M_SWT] = _NO_SWEEP
                 ph = 1
                 r = d_lo
                 continue
             e = sel[r]
+            if sy < 0 and meta[M_SWT] < q_t[k, e]:
+                meta[M_SWR] = r
+                ph = 1
+                r = d_lo
+                continue
             s0 = q_s0[k, e]
             s1 = q_s1[k, e]
             if sorted_rows:
@@ -856,6 +963,20 @@ def integrate_block(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, we
             arrival = True
             g = node_group[target[s0]]
         elif ph == 1:
+            if meta[M_SWT] != _NO_SWEEP:
+                em_n, r, n_c, n_sw = sweep_drives(
+                    np.float64(meta[M_SWT]), r, d_hi, drv_nodes, gint, par, dtab, zig, gtab,
+                    node_group, st, rng, last_ns, em_src, em_t, em_n, cand,
+                    lo + meta[M_NCAND])
+                meta[M_NCAND] = n_c - lo
+                n_ev += n_sw
+                if r < d_hi:
+                    meta[M_NEV] += n_ev
+                    return em_n, ph, r, sy, False
+                meta[M_SWT] += meta[M_SWH]
+                ph = 0
+                r = meta[M_SWR]
+                continue
             if r >= d_hi:
                 ph = 2
                 r = lo
@@ -938,18 +1059,19 @@ def integrate_block(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, we
                             full = True
                             break
                         te = dx
-                        w = dw * dm
-                        n_ev += np.int64(dm)
+                        m = dm
                         nx, dm = next_spike(rng, ds, nx, dg, dh, gtab, dsg, zig)
                         dx = math.floor(nx) + dd
-                        u, tu, tr, spike = _lif_step(u, tu, tr, te, w, ie, u_reset, u_min,
-                                                     theta, t_ref, inv_tau, dtab, g)
-                        if spike >= 0.0:
-                            t_ns = np.int64(spike)
-                            last_ns[i] = t_ns
-                            em_src[em_n] = i
-                            em_t[em_n] = t_ns
-                            em_n += 1
+                        if m > 0.0:
+                            n_ev += np.int64(m)
+                            u, tu, tr, spike = _lif_step(u, tu, tr, te, dw * m, ie, u_reset,
+                                                         u_min, theta, t_ref, inv_tau, dtab, g)
+                            if spike >= 0.0:
+                                t_ns = np.int64(spike)
+                                last_ns[i] = t_ns
+                                em_src[em_n] = i
+                                em_t[em_n] = t_ns
+                                em_n += 1
                     st[i, S_NX] = nx
                     st[i, S_DX] = dx
                     st[i, S_M] = dm
@@ -1018,8 +1140,9 @@ def integrate_block(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, we
                     st[i, S_NX] = nx
                     st[i, S_M] = m_next
                     st[i, S_DX] = math.floor(nx) + st[i, S_DD]
-                    n_ev += np.int64(m)
-                    _apply(i, kind, prow, st, drow, td, st[i, S_DW] * m, meta)
+                    if m > 0.0:
+                        n_ev += np.int64(m)
+                        _apply(i, kind, prow, st, drow, td, st[i, S_DW] * m, meta)
                 if not arrival:
                     break
                 if em_n >= cap:
@@ -1243,6 +1366,12 @@ def _finish_window(meta, gint, par, zig, gtab, node_group, st, rng, last_ns, pro
                 g0 = gint[g, G_START]
                 for n in range(g0, g0 + gint[g, G_SIZE]):
                     while math.floor(st[n, S_NX]) < bf:
+                        if st[n, S_M] == 0.0:
+                            nx, m = next_spike(rng, n, st[n, S_NX], par[g, P_GAP],
+                                               par[g, P_GRID], gtab, g, zig)
+                            st[n, S_NX] = nx
+                            st[n, S_M] = m
+                            continue
                         if em_n >= em_src.shape[0]:
                             meta[M_EMN] = em_n
                             meta[M_NEED] = 2 * em_src.shape[0] + 64
@@ -1254,11 +1383,6 @@ def _finish_window(meta, gint, par, zig, gtab, node_group, st, rng, last_ns, pro
                         last_ns[n] = t_ns
                         # A spike of multiplicity m is emitted m times, one at a time.
                         st[n, S_M] -= 1.0
-                        if st[n, S_M] == 0.0:
-                            nx, m = next_spike(rng, n, st[n, S_NX], par[g, P_GAP],
-                                               par[g, P_GRID], gtab, g, zig)
-                            st[n, S_NX] = nx
-                            st[n, S_M] = m
         meta[M_EMN] = em_n
         meta[M_STAGE] = 2
     # Sort the window's spikes by (time, source), record them and queue them.
@@ -1289,6 +1413,22 @@ def _finish_window(meta, gint, par, zig, gtab, node_group, st, rng, last_ns, pro
     meta[M_T] = b
     meta[M_STAGE] = 0
     return 0
+
+
+@njit
+def _open_window(meta, t, b, k, q_t, q_src, q_s0, q_n, sel):
+    """Start the window ``[t, b)`` of bucket ``k``: select its entries, reset its counters."""
+    meta[M_B] = b
+    meta[M_NSEL] = _select(k, t, b, q_t, q_src, q_s0, q_n, sel)
+    meta[M_NWIN] += 1
+    meta[M_PH] = 0
+    meta[M_R] = 0
+    meta[M_SY] = -1
+    meta[M_EMN] = 0
+    meta[M_TAIL] = -1
+    meta[M_STAGE] = 1
+    h = meta[M_SWH]
+    meta[M_SWT] = t - (t - meta[M_SWO]) % h + h if h > 0 else _NO_SWEEP
 
 
 @njit
@@ -1339,15 +1479,8 @@ def run_window_loop(t_end, meta, gint, par, dtab, zig, gtab, node_group, st, rng
                 if nxt > t:
                     meta[M_T] = nxt if nxt < t_end else t_end
                     continue
-            meta[M_B] = cend if cend < t_end else t_end
-            meta[M_NSEL] = _select(k, t, meta[M_B], q_t, q_src, q_s0, q_n, sel)
-            meta[M_NWIN] += 1
-            meta[M_PH] = 0
-            meta[M_R] = 0
-            meta[M_SY] = -1
-            meta[M_EMN] = 0
-            meta[M_TAIL] = -1
-            meta[M_STAGE] = 1
+            _open_window(meta, t, cend if cend < t_end else t_end, k, q_t, q_src, q_s0, q_n,
+                         sel)
         b = meta[M_B]
         bf = np.float64(b)
         if meta[M_STAGE] == 1:
@@ -1416,15 +1549,8 @@ def run_window_loop_mt(t_end, meta, gint, par, dtab, zig, gtab, node_group, st, 
                 if nxt > t:
                     meta[M_T] = nxt if nxt < t_end else t_end
                     continue
-            meta[M_B] = cend if cend < t_end else t_end
-            meta[M_NSEL] = _select(k, t, meta[M_B], q_t, q_src, q_s0, q_n, sel)
-            meta[M_NWIN] += 1
-            meta[M_PH] = 0
-            meta[M_R] = 0
-            meta[M_SY] = -1
-            meta[M_EMN] = 0
-            meta[M_TAIL] = -1
-            meta[M_STAGE] = 1
+            _open_window(meta, t, cend if cend < t_end else t_end, k, q_t, q_src, q_s0, q_n,
+                         sel)
         b = meta[M_B]
         bf = np.float64(b)
         if meta[M_STAGE] == 1:
@@ -1467,6 +1593,8 @@ def run_window_loop_mt(t_end, meta, gint, par, dtab, zig, gtab, node_group, st, 
                     blk_meta[j, M_NEV] = 0
                     blk_meta[j, M_NCAND] = 0
                     blk_meta[j, M_NFP] = meta[M_NFP]
+                    blk_meta[j, M_SWH] = meta[M_SWH]
+                    blk_meta[j, M_SWT] = meta[M_SWT]
                 meta[M_PH] = 1
             if meta[M_PH] == 1:
                 n_sel = meta[M_NSEL]

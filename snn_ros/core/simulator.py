@@ -253,6 +253,13 @@ class Simulator:
         self._meta[kern.M_NB] = n_buckets
         self._meta[kern.M_EMAX] = entries.max(initial=0)
         self._meta[kern.M_ACTIVE] = int(active)
+        grid_drv = drv_par[:, 1] > 0
+        if np.any(grid_drv):
+            # Drives on a grid arrive at its steps (plus their delay): sweeping them
+            # there spares every arrival the test for drive events before it.
+            h = int(drv_par[grid_drv, 1].min())
+            self._meta[kern.M_SWH] = h
+            self._meta[kern.M_SWO] = int(drv_d[np.flatnonzero(grid_drv)[0]]) % h
         self._st = np.zeros((n, kern.S_NCOLS), np.float64)
         self._st[:, kern.S_DS] = drv_src
         self._st[:, kern.S_DW] = drv_w
