@@ -1462,6 +1462,7 @@ def run_window_loop(t_end, meta, gint, par, dtab, zig, gtab, node_group, st, rng
          indptr, target, weight, delay, drv_nodes, pend_t, pend_src, q_t, q_src, q_s0, q_s1,
          q_n, sel, em_src, em_t, rec_src, rec_t, cand))
     pl = borrow(pl)
+    gtab = borrow(gtab)
     w_ns = meta[M_W]
     nb = meta[M_NB]
     n_pend = pend_t.shape[0]
@@ -1531,6 +1532,7 @@ def run_window_loop_mt(t_end, meta, gint, par, dtab, zig, gtab, node_group, st, 
          indptr, target, weight, delay, drv_nodes, pend_t, pend_src, q_t, q_src, q_s0, q_s1,
          q_n, sel, em_src, em_t, rec_src, rec_t, cand))
     pl = borrow(pl)
+    gtab = borrow(gtab)
     blk_tab, blk_st, blk_meta, blk_src, blk_t = borrow((blk_tab, blk_st, blk_meta, blk_src, blk_t))
     w_ns = meta[M_W]
     nb = meta[M_NB]

@@ -39,7 +39,7 @@ def _borrowed_array(context, builder, typ, value):
 @numba.extending.intrinsic
 def borrow(typingctx, arrays):
     """
-    Return an array, or each array of a tuple, without its reference count.
+    Return an array, or each array of a tuple, without its reference count (None as is).
 
     Wherever an inlined helper takes an array, numba increments and later
     decrements the array's reference count: two atomic operations, about 7 ns
@@ -51,6 +51,10 @@ def borrow(typingctx, arrays):
     borrow their own arguments, which their caller holds for the whole call,
     and never return or store a borrowed array.
     """
+    if isinstance(arrays, types.NoneType):
+        def codegen_none(context, builder, sig, args):
+            return args[0]
+        return arrays(arrays), codegen_none
     if isinstance(arrays, types.Array):
         def codegen(context, builder, sig, args):
             return _borrowed_array(context, builder, sig.args[0], args[0])
