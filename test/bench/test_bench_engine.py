@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from snn_ros.bench.engine import best_of_rounds
 from snn_ros.cli import main
 
 SIMULATORS = ('snn_ros', 'snn_ros_mt', 'snn_ros_continuous', 'nest_ps', 'nest_grid',
@@ -27,7 +28,10 @@ def _check_entry(entry):
 
 
 def test_quick_json_without_peers(capsys):
-    report = _report(capsys, '--skip-peers')
+    report = _report(capsys, '--skip-peers', '--repeat', '2')
+    assert report['setup']['repeat'] == 2
+    assert len(report['snn_ros']['wall_s_rounds']) == 2
+    assert report['snn_ros']['wall_s'] == min(report['snn_ros']['wall_s_rounds'])
     for key in SIMULATORS:
         assert key in report
     for key in ('snn_ros', 'snn_ros_mt', 'snn_ros_continuous'):
@@ -55,3 +59,16 @@ def test_quick_json_with_peers(capsys):
     for check in report['consistency'].values():
         assert 0 <= check['relative_difference'] < 1
     assert report['controller']['brian2_runtime_us_per_step'] > 0
+
+
+def test_best_of_rounds_keeps_each_fastest_round():
+    walls = {'a': iter([3.0, 1.0, 2.0]), 'b': iter([None, 5.0, 4.0]), 'c': iter([None] * 3)}
+
+    def run(key):
+        wall = next(walls[key])
+        return {'error': 'broken'} if wall is None else {'wall_s': wall, 'id': key}
+    runs = {key: (key, lambda key=key: run(key)) for key in walls}
+    best = best_of_rounds(runs, 3, lambda *text: None)
+    assert best['a'] == {'wall_s': 1.0, 'id': 'a', 'wall_s_rounds': [3.0, 1.0, 2.0]}
+    assert best['b'] == {'wall_s': 4.0, 'id': 'b', 'wall_s_rounds': [5.0, 4.0]}
+    assert best['c'] == {'error': 'broken'}
