@@ -648,9 +648,12 @@ def integrate_window(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, w
     """
     Deliver one window's arrivals and advance the neurons that must be, up to ``b`` [ns].
 
-    Work comes in three phases: ``ph == 0``, the synapses of the selected queue
-    entries ``sel[:n_sel]`` (sorted by time, source, synapse) one by one; ``ph ==
-    1``, the neurons with a fused Poisson drive (``drv_nodes``); ``ph == 2``, when
+    Work comes in phases: ``ph == 0``, the synapses of the selected queue
+    entries ``sel[:n_sel]`` (sorted by time, source, synapse) one by one, with a
+    sweep of the drives (``sweep_drives``, ``ph == 1`` until it returns to the
+    entry ``meta[M_SWR]``) before the first entry after each sweep time
+    ``meta[M_SWT]`` (``_open_window``); ``ph == 1`` then, the neurons with a fused
+    Poisson drive (``drv_nodes``) up to ``b``; ``ph == 2``, when
     if any prediction is finite, the neurons whose predicted crossing falls
     before ``b`` (predictions made earlier in this window included); ``ph == 3``,
     the 'lif' neurons listed in ``cand[:meta[M_NCAND]]`` (``cand[n + i]`` marks
