@@ -4,12 +4,12 @@
 The network is ``config/brunel.yaml`` (N = 5,000, see that file for the numbers),
 run for ``--duration-s`` of network time (1 s by default) in one invocation by:
 
-- ``snn_ros``: one thread; ``snn_ros_mt``: ``os.cpu_count()`` threads;
-  ``snn_ros_continuous``: one thread, the drive at continuous times (the file's
-  ``grid_s`` removed: 20,000 arrivals per neuron and second instead of about
-  8,650 grid steps with spikes), in a child process: a network without grid
-  sources runs kernels compiled for it, and next to the other kernels in one
-  process their run times vary up to 2x with where the code lies;
+- ``snn_ros``: one thread; ``snn_ros_mt``: ``os.cpu_count()`` threads, in a
+  child process; ``snn_ros_continuous``: one thread, the drive at continuous
+  times (the file's ``grid_s`` removed: 20,000 arrivals per neuron and second
+  instead of 10,000 grid steps), in a child process. Kernels compiled for
+  another network or thread count lie next to the others in one process, and
+  there their run times vary up to 2x with where the code lies;
 - ``nest_ps``: NEST ``iaf_psc_delta_ps`` (precise spike times), one thread;
 - ``nest_grid``: NEST ``iaf_psc_delta`` (spikes on the 0.1 ms grid), one thread;
 - ``brian2_standalone``: Brian2 ``cpp_standalone``, one thread (no OpenMP), in a
@@ -155,10 +155,11 @@ def run_snn_ros(spec, duration_s, threads, seed):
             'all_events_per_s': sim.n_events / wall_s}
 
 
-def run_in_child(spec, duration_s, seed, timeout_s=1200):
-    """Run ``run_snn_ros`` (one thread, after a warm-up) in a fresh process; return its figures."""
+def run_in_child(spec, duration_s, seed, threads=1, timeout_s=1200):
+    """Run ``run_snn_ros`` (after a warm-up) in a fresh process; return its figures."""
     import subprocess
-    request = json.dumps({'spec': spec, 'duration_s': duration_s, 'seed': seed})
+    request = json.dumps({'spec': spec, 'duration_s': duration_s, 'seed': seed,
+                          'threads': threads})
     proc = subprocess.run([sys.executable, '-m', 'snn_ros.bench.engine', request],
                           capture_output=True, text=True, timeout=timeout_s)
     if proc.returncode != 0:
@@ -168,8 +169,8 @@ def run_in_child(spec, duration_s, seed, timeout_s=1200):
 
 def _child(request):
     spec, duration_s, seed = request['spec'], request['duration_s'], request['seed']
-    run_snn_ros(spec, min(0.05, duration_s), 1, seed)
-    result = run_snn_ros(spec, duration_s, 1, seed)
+    run_snn_ros(spec, min(0.05, duration_s), request['threads'], seed)
+    result = run_snn_ros(spec, duration_s, request['threads'], seed)
     result.pop('bytes_per_synapse')
     return result
 
@@ -235,16 +236,16 @@ def run(args):
         print(*text, file=sys.stderr, flush=True)
     threads_mt = os.cpu_count() or 1
     t0 = time.perf_counter()
-    for threads in (1, threads_mt):  # JIT compilation (or cache loading) and first touches
-        run_snn_ros(spec, min(0.05, duration_s), threads, seed)
+    run_snn_ros(spec, min(0.05, duration_s), 1, seed)  # JIT compilation, first touches
     warmup_s = time.perf_counter() - t0
     repeat = args.repeat or (1 if args.quick else 3)
     log(f'Brunel N={cfg["NE"] + cfg["NI"]} CE={cfg["CE"]} CI={cfg["CI"]} for {duration_s} s, '
         f'{repeat} round(s) (JIT warm-up {warmup_s:.1f} s)')
     runs = {
         'snn_ros': ('snn_ros, one thread', partial(run_snn_ros, spec, duration_s, 1, seed)),
-        'snn_ros_mt': (f'snn_ros, {threads_mt} threads',
-                       partial(run_snn_ros, spec, duration_s, threads_mt, seed)),
+        'snn_ros_mt': (f'snn_ros, {threads_mt} threads (child process)',
+                       partial(_peer, 'threads', run_in_child, spec, duration_s, seed,
+                               threads_mt)),
         'snn_ros_continuous': (
             'snn_ros, one thread, drive at continuous times (child process)',
             partial(_peer, 'continuous', run_in_child, continuous_drive(spec), duration_s,
@@ -260,7 +261,6 @@ def run(args):
     results = dict.fromkeys(PEERS)
     results.update(best_of_rounds(runs, repeat, log))
     bps = results['snn_ros'].pop('bytes_per_synapse')
-    results['snn_ros_mt'].pop('bytes_per_synapse')
     for entry in results.values():
         if entry and 'spikes' in entry and 'syn_events' not in entry:
             entry['syn_events'] = entry['spikes'] * entry['n_synapses'] / (cfg['NE'] + cfg['NI'])
