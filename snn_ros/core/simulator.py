@@ -136,6 +136,9 @@ def _grid_tables(net, par):
             gtab[g, kern.GT_CDF + j] = cdf
         gtab[g, kern.GT_LAM] = lam
         gtab[g, kern.GT_PMF] = pmf
+        cdf = gtab[g, kern.GT_CDF:kern.GT_CDF + kern.CDF_LEN]
+        gtab[g, kern.GT_GUIDE:] = np.searchsorted(cdf, np.arange(kern.GUIDE_LEN) / kern.GUIDE_LEN,
+                                                  side='right')
     return gtab
 
 

@@ -1,6 +1,6 @@
 """The engine against the slow event-by-event reference (``naive.py``) on random networks."""
 
-from hypothesis import given, HealthCheck, settings
+from hypothesis import assume, given, HealthCheck, settings
 from hypothesis import strategies as st
 import numpy as np
 
@@ -115,7 +115,7 @@ def test_fused_poisson_drive_matches_naive(seed):
     assert sim._drv_nodes.size == 4
     sim.run_until(40 * MS)
     compare(sim, [pop], ref)
-    assert len(ref['pop']) > 5
+    assume(len(ref['pop']) > 5)  # else too quiet to tell
 
 
 @settings(max_examples=10, deadline=None)
@@ -139,7 +139,7 @@ def test_grid_poisson_matches_naive(seed, fuse):
     assert sim._drv_nodes.size == (4 if fuse else 0)
     sim.run_until(40 * MS)
     compare(sim, [pop, noise], ref)
-    assert len(ref['pop']) > 5 and len(ref['noise']) > 0
+    assume(len(ref['pop']) > 5 and len(ref['noise']) > 0)  # else too quiet to tell
 
 
 @settings(max_examples=10, deadline=None)
@@ -174,4 +174,4 @@ def test_grid_drive_ties_match_naive(seed, noise_first):
     assert sim._drv_nodes.size == 5
     sim.run_until(40 * MS)
     compare(sim, [pop, noise], ref)
-    assert len(ref['pop']) > 5
+    assume(len(ref['pop']) > 5)  # else too quiet to tell

@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 
+from snn_ros.core import _engine_kernels as kern
 from snn_ros.core.network import Network
 from snn_ros.core.neurons import ExpLIFParams, LIFParams
 from snn_ros.core.simulator import Simulator
@@ -133,6 +134,24 @@ def test_grid_poisson_counts_are_poisson(lam):
     assert tested.size >= 3
     got = np.append(hist, np.zeros(10))[tested]
     assert np.all(np.abs(got - want[tested]) < 5 * np.sqrt(want[tested])), (got, want[tested])
+
+
+@pytest.mark.parametrize('lam', [0.01, 2.0, 9.5, 30.0])
+def test_grid_guide_starts_each_search_at_or_below_its_count(lam):
+    """A guide entry b counts the CDF entries <= b / GUIDE_LEN: no u in bucket b has fewer."""
+    net = Network()
+    net.add_source('src', 1, 'poisson', rate_hz=lam / 100_000 * 1e9, grid_s=1e-4)
+    sim = Simulator(net)
+    row = sim._gtab[0]
+    cdf = row[kern.GT_CDF:kern.GT_CDF + kern.CDF_LEN]
+    guide = row[kern.GT_GUIDE:kern.GT_GUIDE + kern.GUIDE_LEN].astype(np.int64)
+    edges = np.arange(kern.GUIDE_LEN) / kern.GUIDE_LEN
+    below = cdf[None, :] <= edges[:, None]
+    np.testing.assert_array_equal(guide, below.sum(axis=1))
+    u = np.concatenate([np.linspace(0.0, 1.0, 20_001, endpoint=False), cdf[cdf < 1.0],
+                        np.nextafter(cdf[cdf < 1.0], 0.0)])
+    b = (u * kern.GUIDE_LEN).astype(np.int64)
+    assert np.all(guide[b] <= (cdf[None, :] <= u[:, None]).sum(axis=1))
 
 
 def test_push_between_runs_equals_push_up_front():
