@@ -136,8 +136,8 @@ def _grid_tables(net, par):
             gtab[g, kern.GT_CDF + j] = cdf
         gtab[g, kern.GT_LAM] = lam
         gtab[g, kern.GT_PMF] = pmf
-        cdf = gtab[g, kern.GT_CDF:kern.GT_CDF + kern.CDF_LEN]
-        gtab[g, kern.GT_GUIDE:] = np.searchsorted(cdf, np.arange(kern.GUIDE_LEN) / kern.GUIDE_LEN,
+        edges = np.arange(kern.GUIDE_LEN) / kern.GUIDE_LEN
+        gtab[g, kern.GT_GUIDE:] = np.searchsorted(gtab[g, kern.GT_CDF:kern.GT_GUIDE], edges,
                                                   side='right')
     return gtab
 
