@@ -125,6 +125,7 @@ def _grid_tables(net, par):
     if not np.any(par[:, kern.P_GRID] > 0):
         return None
     gtab = np.zeros((len(net.groups), kern.GT_NCOLS))
+    edges = np.arange(kern.GUIDE_LEN) / kern.GUIDE_LEN  # the guide's buckets of u
     for g in np.flatnonzero(par[:, kern.P_GRID] > 0):
         lam = par[g, kern.P_GRID] / par[g, kern.P_GAP]
         pmf = math.exp(-lam)
@@ -136,7 +137,6 @@ def _grid_tables(net, par):
             gtab[g, kern.GT_CDF + j] = cdf
         gtab[g, kern.GT_LAM] = lam
         gtab[g, kern.GT_PMF] = pmf
-        edges = np.arange(kern.GUIDE_LEN) / kern.GUIDE_LEN
         gtab[g, kern.GT_GUIDE:] = np.searchsorted(gtab[g, kern.GT_CDF:kern.GT_GUIDE], edges,
                                                   side='right')
     return gtab
