@@ -33,7 +33,10 @@ G_KIND = 2
 G_RECORD = 3
 G_PRED = 4       # 1 when its neurons can cross threshold between arrivals
 G_FUSED = 5      # 1 for a Poisson source whose trains are generated at the targets
-G_NCOLS = 6
+G_HELD = 6       # 1 for 'lif' neurons whose state is held (see ``_held_step``)
+G_SWEPT = 7      # held groups whose fused drives all lie on the sweeps' grid: the least
+#                  node id of their sources (n_nodes when none); -1 otherwise
+G_NCOLS = 8
 
 # Columns of the group parameter table ``par`` (float64; times in ns).
 P_TAU_M = 0
@@ -68,8 +71,8 @@ GT_NCOLS = GT_GUIDE + GUIDE_LEN
 # eight share one 64-byte cache line: an arrival at a 'lif' neuron reads only that line
 # (the drive's interval, grid and multiplicity, read when drive arrivals are due, are in
 # the second).
-S_U = 0          # membrane potential at S_TU [mV]
-S_TU = 1         # time of the state [ns]
+S_U = 0          # membrane potential at S_TU [mV]; held groups: the held value h
+S_TU = 1         # time of the state [ns]; held groups: a pending crossing's (inf: none)
 S_TR = 2         # end of the refractory period [ns]
 S_NX = 3         # exact time of the next spike of its Poisson source (or its own) [ns]
 S_DX = 4         # next arrival of its fused Poisson drive, floor(S_NX) + S_DD [ns] (inf: none)
@@ -124,7 +127,8 @@ M_SWH = 23       # interval of the drive sweeps [ns] (0: none; see ``integrate_w
 M_SWO = 24       # their offset: sweeps at times SWO + j SWH [ns]
 M_SWT = 25       # the next sweep of the window in progress [ns] (int64 max: none)
 M_SWR = 26       # the queue entry a sweep returns to
-M_LEN = 27
+M_TB = 27        # base time of the held states [ns] (see ``_held_step``)
+M_LEN = 28
 
 _NO_SWEEP = np.iinfo(np.int64).max
 
@@ -461,10 +465,10 @@ def predict(st, i, p, kind):
         u0 = st[i, S_U]
     if kind == K_LIF:
         th = p[P_THETA]
-        if ie <= th:
-            return INF
         if u0 >= th:
             return start
+        if ie <= th:
+            return INF
         return start + p[P_TAU_M] * math.log((ie - u0) / (ie - th))
     if kind == K_ADAPTIVE:
         tb = p[P_THETA]
@@ -503,7 +507,7 @@ def set_prediction(st, i, value, meta):
 
 
 @njit_inline
-def _fire(st, i, p, kind, x, last_ns, em_src, em_t, em_n, meta, pred):
+def _fire(st, i, p, kind, x, last_ns, em_src, em_t, em_n, meta):
     """Reset neuron ``i`` (already advanced to ``x``) and write its spike at ``em_n``."""
     st[i, S_U] = p[P_U_RESET]
     st[i, S_TU] = x
@@ -514,8 +518,27 @@ def _fire(st, i, p, kind, x, last_ns, em_src, em_t, em_n, meta, pred):
     last_ns[i] = t_ns
     em_src[em_n] = i
     em_t[em_n] = t_ns
-    if pred:
-        set_prediction(st, i, predict(st, i, p, kind), meta)
+    set_prediction(st, i, predict(st, i, p, kind), meta)
+
+
+@njit_inline
+def held_e(t, tb, inv_tau):
+    """Return the factor exp((t - tb) / tau) that holds a value at ``t`` relative to ``tb``."""
+    return math.exp((t - tb) * inv_tau)
+
+
+@njit_inline
+def _fire_held(st, i, p, tb, last_ns, em_src, em_t, em_n):
+    """Fire the crossing pending at ``st[i, S_TU]`` of held neuron ``i``; write its spike at ``em_n``."""
+    x = st[i, S_TU]
+    tr = x + p[P_T_REF]
+    st[i, S_TR] = tr
+    st[i, S_U] = (p[P_U_RESET] - p[P_I_EXT]) * held_e(tr, tb, p[P_INV_TM])
+    st[i, S_TU] = INF
+    t_ns = np.int64(x)
+    last_ns[i] = t_ns
+    em_src[em_n] = i
+    em_t[em_n] = t_ns
 
 
 @njit_inline
@@ -543,67 +566,68 @@ def _apply(i, kind, p, st, dtab, te, w, meta):
 
 
 @njit_inline
-def _lif_step(u, tu, tr, te, w, ie, u_reset, u_min, theta, t_ref, inv_tau, dtab, g):
+def _held_step(h, tp, tr, te, w, e, th_e, vmin_e, v_reset, t_ref, tb, inv_tau):
     """
-    Apply one arrival to a 'lif' neuron's scalars; return ``(u, tu, tr, spike)``.
+    Apply one event of weight ``w`` at ``te`` to a held 'lif' neuron; return ``(h, tp, tr, spike)``.
 
-    ``u >= theta`` marks a crossing pending at ``tu``: arrivals of the same instant
-    are added to it, and an arrival at a later time first fires it (``spike`` is
-    then its time, else -1). Arrivals during the refractory period are ignored; u
-    is clamped at u_min after the decay and after the jump. The refractory test
-    selects instead of branching: in Brunel's network 12% of arrivals fall at
-    random into a refractory period, and the mispredicted branch cost 10% of the run.
+    A held neuron (``G_HELD``) keeps h with u(t) = i_ext + h exp(-(t - tb)/tau)
+    for t past its refractory end ``tr``, where ``tb`` is the network's base time
+    ``meta[M_TB]``: an event adds w e with e = exp((te - tb)/tau), one factor per
+    queue entry, instead of decaying the neuron from its own last event, and the
+    threshold, floor and reset are compared in the same frame (``th_e``, ``vmin_e``
+    are (theta - i_ext) e and (u_min - i_ext) e; ``v_reset`` is u_reset - i_ext).
+    A crossing at ``te`` is pending (``tp`` = te, else inf): arrivals of the same
+    instant are added to it, and an event at a later time first fires it (``spike``
+    is then its time, else -1). Events in the refractory period are ignored; u is
+    clamped at u_min after the decay and after the jump.
     """
     spike = -1.0
-    if u >= theta:
-        if te == tu:
-            u += w
-            if u < u_min:
-                u = u_min
-            return u, tu, tr, spike
-        spike = tu
-        u = u_reset
-        tr = tu + t_ref
+    if tp < te:
+        spike = tp
+        tr = tp + t_ref
+        h = v_reset * held_e(tr, tb, inv_tau)
     live = not te < tr
-    after = tu < tr
-    t0 = tr if after else tu
-    u0 = u_reset if after else u
-    s = te - t0 if live else 0.0
-    un = ie + (u0 - ie) * decay2(dtab, g, s, inv_tau)
-    un = max(un, u_min)
-    un = max(un + w, u_min)
-    return (un if live else u), (te if live else tu), tr, spike
+    v = max(max(h, vmin_e) + w * e, vmin_e)
+    return (v if live else h), (te if live and v >= th_e else INF), tr, spike
 
 
 @njit
-def sweep_drives(t_s, r, r_end, drv_nodes, gint, par, dtab, zig, gtab, node_group, st, rng,
-                 last_ns, em_src, em_t, em_n, cand, n_cand):
+def sweep_drives(t_s, r, r_end, drv_nodes, gint, par, zig, gtab, node_group, st, rng,
+                 last_ns, em_src, em_t, em_n, cand, n_cand, tb):
     """
     Apply the fused drive events up to and including ``t_s`` [ns] of ``drv_nodes[r:r_end]``.
 
-    Only for neurons of the fast path ('lif' that cannot cross between arrivals):
-    every arrival up to ``t_s`` must have been taken. A drive on a grid then has
-    one event per sweep at the grid's times, so visiting the neurons in order
-    spares each arrival a test that is rarely true and costly to mispredict; the
-    others catch up at their next arrival, as always. Returns ``(em_n, r, n_cand,
-    n_ev)``; ``r < r_end`` when the spike buffers are full (``cand`` as in
-    ``integrate_window``).
+    Only for held neurons (``G_HELD``), with base time ``tb``: every arrival up to
+    ``t_s`` must have been taken. A drive on a grid then has one event per sweep
+    at the grid's times, so visiting the neurons in order spares each arrival a
+    test that is rarely true and costly to mispredict; the others catch up at
+    their next arrival, as always. Returns ``(em_n, r, n_cand, n_ev)``; ``r <
+    r_end`` when the spike buffers are full (``cand`` as in ``integrate_window``).
     """
     cap = em_src.shape[0]
     n_nodes = st.shape[0]
     n_ev = 0
+    g_e = -1
+    e_s = 1.0
     while r < r_end:
         i = np.int64(drv_nodes[r])
         g = node_group[i]
         dx = st[i, S_DX]
-        if dx <= t_s and gint[g, G_KIND] == K_LIF and gint[g, G_PRED] == 0:
+        if dx <= t_s and gint[g, G_HELD] != 0:
             if em_n >= cap:
                 break
-            theta = par[g, P_THETA]
-            u = st[i, S_U]
-            tu = st[i, S_TU]
+            inv_tau = par[g, P_INV_TM]
+            ie = par[g, P_I_EXT]
+            if g != g_e:
+                g_e = g
+                e_s = held_e(t_s, tb, inv_tau)
+            th = par[g, P_THETA] - ie
+            vmin = par[g, P_U_MIN] - ie
+            v_reset = par[g, P_U_RESET] - ie
+            t_ref = par[g, P_T_REF]
+            h = st[i, S_U]
+            tp = st[i, S_TU]
             tr = st[i, S_TR]
-            dd = st[i, S_DD]
             dw = st[i, S_DW]
             nx = st[i, S_NX]
             dm = st[i, S_M]
@@ -616,14 +640,14 @@ def sweep_drives(t_s, r, r_end, drv_nodes, gint, par, dtab, zig, gtab, node_grou
                 m = dm
                 nx, dm = next_spike(rng, np.int64(st[i, S_DS]), nx, st[i, S_DG], st[i, S_DH],
                                     gtab, st[i, S_DSG], zig)
-                dx = math.floor(nx) + dd
+                dx = math.floor(nx) + st[i, S_DD]
                 n_ev += np.int64(m)
-                un, tun, trn, spike = _lif_step(u, tu, tr, te, dw * m, par[g, P_I_EXT],
-                                                par[g, P_U_RESET], par[g, P_U_MIN], theta,
-                                                par[g, P_T_REF], par[g, P_INV_TM], dtab, g)
+                e = e_s if te == t_s else held_e(te, tb, inv_tau)
+                hn, tpn, trn, spike = _held_step(h, tp, tr, te, dw * m, e, th * e, vmin * e,
+                                                 v_reset, t_ref, tb, inv_tau)
                 keep = m > 0.0  # a select: 13% of Brunel's grid steps bring no spike
-                u = un if keep else u
-                tu = tun if keep else tu
+                h = hn if keep else h
+                tp = tpn if keep else tp
                 tr = trn if keep else tr
                 if spike >= 0.0 and keep:
                     t_ns = np.int64(spike)
@@ -631,13 +655,13 @@ def sweep_drives(t_s, r, r_end, drv_nodes, gint, par, dtab, zig, gtab, node_grou
                     em_src[em_n] = i
                     em_t[em_n] = t_ns
                     em_n += 1
-            st[i, S_U] = u
-            st[i, S_TU] = tu
+            st[i, S_U] = h
+            st[i, S_TU] = tp
             st[i, S_TR] = tr
             st[i, S_NX] = nx
             st[i, S_DX] = dx
             st[i, S_M] = dm
-            if u >= theta and cand[n_nodes + i] == 0:
+            if tp < INF and cand[n_nodes + i] == 0:
                 cand[n_nodes + i] = 1
                 cand[n_cand] = i
                 n_cand += 1
@@ -679,6 +703,7 @@ def integrate_window(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, w
      post_ch, pdec) = pl[:18]
     n_drv = drv_nodes.shape[0]
     n_nodes = st.shape[0]
+    tb = np.float64(meta[M_TB])
     n_ev = 0
     while True:
         if ph == 0:
@@ -727,8 +752,8 @@ def integrate_window(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, w
         elif ph == 1:
             if meta[M_SWT] != _NO_SWEEP:
                 em_n, r, meta[M_NCAND], n_sw = sweep_drives(
-                    np.float64(meta[M_SWT]), r, n_drv, drv_nodes, gint, par, dtab, zig, gtab,
-                    node_group, st, rng, last_ns, em_src, em_t, em_n, cand, meta[M_NCAND])
+                    np.float64(meta[M_SWT]), r, n_drv, drv_nodes, gint, par, zig, gtab,
+                    node_group, st, rng, last_ns, em_src, em_t, em_n, cand, meta[M_NCAND], tb)
                 n_ev += n_sw
                 if r < n_drv:
                     meta[M_NEV] += n_ev
@@ -751,18 +776,11 @@ def integrate_window(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, w
             if r >= meta[M_NCAND]:
                 break
             i = cand[r]
-            g = node_group[i]
-            if st[i, S_U] >= par[g, P_THETA]:
+            if st[i, S_TU] < INF:
                 if em_n >= cap:
                     meta[M_NEV] += n_ev
                     return em_n, ph, r, sy, False
-                x = st[i, S_TU]
-                st[i, S_U] = par[g, P_U_RESET]
-                st[i, S_TR] = x + par[g, P_T_REF]
-                t_ns = np.int64(x)
-                last_ns[i] = t_ns
-                em_src[em_n] = i
-                em_t[em_n] = t_ns
+                _fire_held(st, i, par[node_group[i]], tb, last_ns, em_src, em_t, em_n)
                 em_n += 1
             cand[n_nodes + i] = 0
             r += 1
@@ -781,15 +799,42 @@ def integrate_window(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, w
             arrival = False
             g = node_group[r]
         kind = gint[g, G_KIND]
-        pred = gint[g, G_PRED] != 0
-        if kind == K_LIF and not pred:
-            # Fast path: crossings only at arrivals; the state stays in registers.
-            theta = par[g, P_THETA]
-            u_reset = par[g, P_U_RESET]
-            u_min = par[g, P_U_MIN]
-            ie = par[g, P_I_EXT]
+        if gint[g, G_HELD] != 0:
+            # Held 'lif' neurons: crossings only at events; the state stays in registers.
             inv_tau = par[g, P_INV_TM]
+            ie = par[g, P_I_EXT]
+            th = par[g, P_THETA] - ie
+            vmin = par[g, P_U_MIN] - ie
+            v_reset = par[g, P_U_RESET] - ie
             t_ref = par[g, P_T_REF]
+            e_a = held_e(t_lim, tb, inv_tau) if arrival else 1.0
+            th_a = th * e_a
+            vmin_a = vmin * e_a
+            gsw = gint[g, G_SWEPT]
+            if arrival and gsw >= 0 and (t_lim < meta[M_SWT] or s_lim < gsw) \
+                    and em_n + s1 - sy <= cap:
+                # No drive event of these targets is due before the entry (the sweeps
+                # take them all) and the buffers have room: the synapses in a tight loop.
+                n_ev += s1 - sy
+                for q in range(sy, s1):
+                    i = np.int64(target[q])
+                    h, tp, tr, spike = _held_step(st[i, S_U], st[i, S_TU], st[i, S_TR], t_lim,
+                                                  np.float64(weight[q]), e_a, th_a, vmin_a,
+                                                  v_reset, t_ref, tb, inv_tau)
+                    st[i, S_U] = h
+                    st[i, S_TU] = tp
+                    st[i, S_TR] = tr
+                    if spike >= 0.0:
+                        t_ns = np.int64(spike)
+                        last_ns[i] = t_ns
+                        em_src[em_n] = i
+                        em_t[em_n] = t_ns
+                        em_n += 1
+                    if tp < INF and cand[n_nodes + i] == 0:
+                        cand[n_nodes + i] = 1
+                        cand[meta[M_NCAND]] = i
+                        meta[M_NCAND] += 1
+                sy = s1
             while True:
                 if arrival:
                     if sy >= s1:
@@ -797,8 +842,8 @@ def integrate_window(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, w
                     i = np.int64(target[sy])
                 else:
                     i = np.int64(drv_nodes[r]) if ph == 1 else np.int64(r)
-                u = st[i, S_U]
-                tu = st[i, S_TU]
+                h = st[i, S_U]
+                tp = st[i, S_TU]
                 tr = st[i, S_TR]
                 dx = st[i, S_DX]
                 ds = np.int64(st[i, S_DS])
@@ -821,8 +866,9 @@ def integrate_window(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, w
                         dx = math.floor(nx) + dd
                         if m > 0.0:
                             n_ev += np.int64(m)
-                            u, tu, tr, spike = _lif_step(u, tu, tr, te, dw * m, ie, u_reset,
-                                                         u_min, theta, t_ref, inv_tau, dtab, g)
+                            e = held_e(te, tb, inv_tau)
+                            h, tp, tr, spike = _held_step(h, tp, tr, te, dw * m, e, th * e,
+                                                          vmin * e, v_reset, t_ref, tb, inv_tau)
                             if spike >= 0.0:
                                 t_ns = np.int64(spike)
                                 last_ns[i] = t_ns
@@ -837,19 +883,19 @@ def integrate_window(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, w
                         full = True
                     else:
                         n_ev += 1
-                        u, tu, tr, spike = _lif_step(u, tu, tr, t_lim, np.float64(weight[sy]),
-                                                     ie, u_reset, u_min, theta, t_ref, inv_tau,
-                                                     dtab, g)
+                        h, tp, tr, spike = _held_step(h, tp, tr, t_lim, np.float64(weight[sy]),
+                                                      e_a, th_a, vmin_a, v_reset, t_ref, tb,
+                                                      inv_tau)
                         if spike >= 0.0:
                             t_ns = np.int64(spike)
                             last_ns[i] = t_ns
                             em_src[em_n] = i
                             em_t[em_n] = t_ns
                             em_n += 1
-                st[i, S_U] = u
-                st[i, S_TU] = tu
+                st[i, S_U] = h
+                st[i, S_TU] = tp
                 st[i, S_TR] = tr
-                if u >= theta and cand[n_nodes + i] == 0:
+                if tp < INF and cand[n_nodes + i] == 0:
                     cand[n_nodes + i] = 1
                     cand[meta[M_NCAND]] = i
                     meta[M_NCAND] += 1
@@ -885,7 +931,7 @@ def integrate_window(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, w
                         return em_n, ph, r, sy, False
                     if pred_due and (not drive_due or tp < td or (tp == td and not pending)):
                         advance(st, i, prow, kind, tp, drow)
-                        _fire(st, i, prow, kind, tp, last_ns, em_src, em_t, em_n, meta, pred)
+                        _fire(st, i, prow, kind, tp, last_ns, em_src, em_t, em_n, meta)
                         em_n += 1
                         continue
                     m = st[i, S_M]
@@ -942,6 +988,7 @@ def integrate_block(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, we
     """
     cap = em_src.shape[0]
     n_nodes = st.shape[0]
+    tb = np.float64(meta[M_TB])
     n_ev = 0
     while True:
         if ph == 0:
@@ -974,9 +1021,9 @@ def integrate_block(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, we
         elif ph == 1:
             if meta[M_SWT] != _NO_SWEEP:
                 em_n, r, n_c, n_sw = sweep_drives(
-                    np.float64(meta[M_SWT]), r, d_hi, drv_nodes, gint, par, dtab, zig, gtab,
+                    np.float64(meta[M_SWT]), r, d_hi, drv_nodes, gint, par, zig, gtab,
                     node_group, st, rng, last_ns, em_src, em_t, em_n, cand,
-                    lo + meta[M_NCAND])
+                    lo + meta[M_NCAND], tb)
                 meta[M_NCAND] = n_c - lo
                 n_ev += n_sw
                 if r < d_hi:
@@ -1000,18 +1047,11 @@ def integrate_block(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, we
             if r >= meta[M_NCAND]:
                 break
             i = cand[lo + r]
-            g = node_group[i]
-            if st[i, S_U] >= par[g, P_THETA]:
+            if st[i, S_TU] < INF:
                 if em_n >= cap:
                     meta[M_NEV] += n_ev
                     return em_n, ph, r, sy, False
-                x = st[i, S_TU]
-                st[i, S_U] = par[g, P_U_RESET]
-                st[i, S_TR] = x + par[g, P_T_REF]
-                t_ns = np.int64(x)
-                last_ns[i] = t_ns
-                em_src[em_n] = i
-                em_t[em_n] = t_ns
+                _fire_held(st, i, par[node_group[i]], tb, last_ns, em_src, em_t, em_n)
                 em_n += 1
             cand[n_nodes + i] = 0
             r += 1
@@ -1030,15 +1070,17 @@ def integrate_block(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, we
             arrival = False
             g = node_group[r]
         kind = gint[g, G_KIND]
-        pred = gint[g, G_PRED] != 0
-        if kind == K_LIF and not pred:
-            # Fast path: crossings only at arrivals; the state stays in registers.
-            theta = par[g, P_THETA]
-            u_reset = par[g, P_U_RESET]
-            u_min = par[g, P_U_MIN]
-            ie = par[g, P_I_EXT]
+        if gint[g, G_HELD] != 0:
+            # Held 'lif' neurons, as in ``integrate_window``.
             inv_tau = par[g, P_INV_TM]
+            ie = par[g, P_I_EXT]
+            th = par[g, P_THETA] - ie
+            vmin = par[g, P_U_MIN] - ie
+            v_reset = par[g, P_U_RESET] - ie
             t_ref = par[g, P_T_REF]
+            e_a = held_e(t_lim, tb, inv_tau) if arrival else 1.0
+            th_a = th * e_a
+            vmin_a = vmin * e_a
             while True:
                 if arrival:
                     if sy >= s1:
@@ -1049,8 +1091,8 @@ def integrate_block(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, we
                         continue
                 else:
                     i = np.int64(drv_nodes[r]) if ph == 1 else np.int64(r)
-                u = st[i, S_U]
-                tu = st[i, S_TU]
+                h = st[i, S_U]
+                tp = st[i, S_TU]
                 tr = st[i, S_TR]
                 dx = st[i, S_DX]
                 ds = np.int64(st[i, S_DS])
@@ -1073,8 +1115,9 @@ def integrate_block(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, we
                         dx = math.floor(nx) + dd
                         if m > 0.0:
                             n_ev += np.int64(m)
-                            u, tu, tr, spike = _lif_step(u, tu, tr, te, dw * m, ie, u_reset,
-                                                         u_min, theta, t_ref, inv_tau, dtab, g)
+                            e = held_e(te, tb, inv_tau)
+                            h, tp, tr, spike = _held_step(h, tp, tr, te, dw * m, e, th * e,
+                                                          vmin * e, v_reset, t_ref, tb, inv_tau)
                             if spike >= 0.0:
                                 t_ns = np.int64(spike)
                                 last_ns[i] = t_ns
@@ -1089,19 +1132,19 @@ def integrate_block(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, we
                         full = True
                     else:
                         n_ev += 1
-                        u, tu, tr, spike = _lif_step(u, tu, tr, t_lim, np.float64(weight[sy]),
-                                                     ie, u_reset, u_min, theta, t_ref, inv_tau,
-                                                     dtab, g)
+                        h, tp, tr, spike = _held_step(h, tp, tr, t_lim, np.float64(weight[sy]),
+                                                      e_a, th_a, vmin_a, v_reset, t_ref, tb,
+                                                      inv_tau)
                         if spike >= 0.0:
                             t_ns = np.int64(spike)
                             last_ns[i] = t_ns
                             em_src[em_n] = i
                             em_t[em_n] = t_ns
                             em_n += 1
-                st[i, S_U] = u
-                st[i, S_TU] = tu
+                st[i, S_U] = h
+                st[i, S_TU] = tp
                 st[i, S_TR] = tr
-                if u >= theta and cand[n_nodes + i] == 0:
+                if tp < INF and cand[n_nodes + i] == 0:
                     cand[n_nodes + i] = 1
                     cand[lo + meta[M_NCAND]] = i
                     meta[M_NCAND] += 1
@@ -1140,7 +1183,7 @@ def integrate_block(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, we
                         return em_n, ph, r, sy, False
                     if pred_due and (not drive_due or tp < td or (tp == td and not pending)):
                         advance(st, i, prow, kind, tp, drow)
-                        _fire(st, i, prow, kind, tp, last_ns, em_src, em_t, em_n, meta, pred)
+                        _fire(st, i, prow, kind, tp, last_ns, em_src, em_t, em_n, meta)
                         em_n += 1
                         continue
                     m = st[i, S_M]
@@ -1425,7 +1468,7 @@ def _finish_window(meta, gint, par, zig, gtab, node_group, st, rng, last_ns, pro
 
 
 @njit
-def _open_window(meta, t, b, k, q_t, q_src, q_s0, q_n, sel):
+def _open_window(meta, t, b, k, q_t, q_src, q_s0, q_n, sel, gint, par, st):
     """Start the window ``[t, b)`` of bucket ``k``: select its entries, reset its counters."""
     meta[M_B] = b
     meta[M_NSEL] = _select(k, t, b, q_t, q_src, q_s0, q_n, sel)
@@ -1437,7 +1480,36 @@ def _open_window(meta, t, b, k, q_t, q_src, q_s0, q_n, sel):
     meta[M_TAIL] = -1
     meta[M_STAGE] = 1
     h = meta[M_SWH]
-    meta[M_SWT] = t - (t - meta[M_SWO]) % h + h if h > 0 else _NO_SWEEP
+    meta[M_SWT] = t + (meta[M_SWO] - t) % h if h > 0 else _NO_SWEEP
+    _rebase(meta, t, gint, par, st)
+
+
+@njit
+def _rebase(meta, t, gint, par, st):
+    """
+    Move the base time of the held states to the start of ``t``'s cell if needed.
+
+    Keeps the factors e of ``_held_step`` below e**1 plus a window. The base
+    moves only to cell starts, by a rule of the cell alone, so that the states do
+    not depend on where calls of ``run_until`` cut the windows. No pending
+    crossing is held between windows, so h alone changes: h exp(-(t0 - tb)/tau).
+    """
+    w_ns = meta[M_W]
+    t0 = t - t % w_ns
+    tb = meta[M_TB]
+    move = False
+    for g in range(gint.shape[0]):
+        if gint[g, G_HELD] != 0 and (t0 + w_ns - tb) * par[g, P_INV_TM] > 1.0:
+            move = True
+    if not move:
+        return
+    for g in range(gint.shape[0]):
+        if gint[g, G_HELD] != 0:
+            f = held_e(np.float64(tb), np.float64(t0), par[g, P_INV_TM])
+            g0 = gint[g, G_START]
+            for i in range(g0, g0 + gint[g, G_SIZE]):
+                st[i, S_U] *= f
+    meta[M_TB] = t0
 
 
 @njit
@@ -1490,7 +1562,7 @@ def run_window_loop(t_end, meta, gint, par, dtab, zig, gtab, node_group, st, rng
                     meta[M_T] = nxt if nxt < t_end else t_end
                     continue
             _open_window(meta, t, cend if cend < t_end else t_end, k, q_t, q_src, q_s0, q_n,
-                         sel)
+                         sel, gint, par, st)
         b = meta[M_B]
         bf = np.float64(b)
         if meta[M_STAGE] == 1:
@@ -1561,7 +1633,7 @@ def run_window_loop_mt(t_end, meta, gint, par, dtab, zig, gtab, node_group, st, 
                     meta[M_T] = nxt if nxt < t_end else t_end
                     continue
             _open_window(meta, t, cend if cend < t_end else t_end, k, q_t, q_src, q_s0, q_n,
-                         sel)
+                         sel, gint, par, st)
         b = meta[M_B]
         bf = np.float64(b)
         if meta[M_STAGE] == 1:
@@ -1606,6 +1678,7 @@ def run_window_loop_mt(t_end, meta, gint, par, dtab, zig, gtab, node_group, st, 
                     blk_meta[j, M_NFP] = meta[M_NFP]
                     blk_meta[j, M_SWH] = meta[M_SWH]
                     blk_meta[j, M_SWT] = meta[M_SWT]
+                    blk_meta[j, M_TB] = meta[M_TB]
                 meta[M_PH] = 1
             if meta[M_PH] == 1:
                 n_sel = meta[M_NSEL]
@@ -1931,6 +2004,7 @@ def init_state(gint, par, st, rng, meta, t0, zig, gtab, drv_nodes):
     The fused-drive columns of ``drv_nodes`` (``S_DS``, ``S_DD``, ``S_DW``, ``S_DG``,
     ``S_DH``, ``S_DSG``) must be set; their first arrivals are drawn here.
     """
+    meta[M_TB] = np.int64(t0)
     for g in range(gint.shape[0]):
         kind = gint[g, G_KIND]
         p = par[g]
@@ -1950,7 +2024,10 @@ def init_state(gint, par, st, rng, meta, t0, zig, gtab, drv_nodes):
                     nx, m = first_spike(rng, i, t0, p[P_GAP], p[P_GRID], gtab, g, zig)
                     st[i, S_NX] = nx
                     st[i, S_M] = m
-            elif kind >= K_LIF and gint[g, G_PRED] != 0:
+            elif gint[g, G_HELD] != 0:
+                st[i, S_U] = p[P_U_INIT] - p[P_I_EXT]
+                st[i, S_TU] = INF
+            elif kind >= K_LIF:
                 set_prediction(st, i, predict(st, i, p, kind), meta)
     for v in range(drv_nodes.shape[0]):
         i = drv_nodes[v]
@@ -1962,13 +2039,20 @@ def init_state(gint, par, st, rng, meta, t0, zig, gtab, drv_nodes):
 
 
 @njit
-def probe_state(gint_row, p, dtab, st, t):
-    """Return a copy of a group's state advanced to ``t`` [ns] (state unchanged)."""
+def probe_state(gint_row, p, dtab, st, t, tb):
+    """Return a copy of a group's state advanced to ``t`` [ns] (state unchanged; base ``tb``)."""
     g0 = gint_row[G_START]
     n = gint_row[G_SIZE]
     out = st[g0:g0 + n].copy()
     kind = gint_row[G_KIND]
-    if kind >= K_LIF:
+    if gint_row[G_HELD] != 0:
+        ie = p[P_I_EXT]
+        for i in range(n):
+            v = out[i, S_U] * held_e(tb, t, p[P_INV_TM])
+            u = max(ie + v, p[P_U_MIN])
+            out[i, S_U] = p[P_U_RESET] if t < out[i, S_TR] else u
+            out[i, S_TU] = t
+    elif kind >= K_LIF:
         for i in range(n):
             advance(out, i, p, kind, t, dtab)
     return out

@@ -120,6 +120,32 @@ def _group_tables(net):
     return gint, par, node_group
 
 
+def _held_groups(gint, par, w_ns, drv_src, drv_par, drv_d, meta, n):
+    """
+    Mark the 'lif' groups whose state is held (``kern.G_HELD``) and those swept (``G_SWEPT``).
+
+    Held: neurons that cross only at events, with the window and the refractory
+    period at most 50 tau (the factors of ``kern._held_step`` then stay below
+    e**51). Swept: every fused drive of the group lies on the sweeps' grid.
+    """
+    h, off = meta[kern.M_SWH], meta[kern.M_SWO]
+    for g in range(gint.shape[0]):
+        if gint[g, kern.G_KIND] != kern.K_LIF or gint[g, kern.G_PRED]:
+            continue
+        inv_tau = par[g, kern.P_INV_TM]
+        if max(w_ns, par[g, kern.P_T_REF]) * inv_tau > 50.0:
+            continue
+        gint[g, kern.G_HELD] = 1
+        g0 = gint[g, kern.G_START]
+        nodes = slice(g0, g0 + gint[g, kern.G_SIZE])
+        drv = drv_src[nodes] >= 0
+        on_grid = (drv_par[nodes, 1] == h) & (h > 0) & (drv_d[nodes] % max(h, 1) == off)
+        if np.all(on_grid[drv]):
+            gint[g, kern.G_SWEPT] = drv_src[nodes][drv].min(initial=n)
+        else:
+            gint[g, kern.G_SWEPT] = -1
+
+
 def _grid_tables(net, par):
     """Return the count tables of the grid Poisson sources (``kern.GT_*``), or None."""
     if not np.any(par[:, kern.P_GRID] > 0):
@@ -263,6 +289,7 @@ class Simulator:
             h = int(drv_par[grid_drv, 1].min())
             self._meta[kern.M_SWH] = h
             self._meta[kern.M_SWO] = int(drv_d[np.flatnonzero(grid_drv)[0]]) % h
+        _held_groups(gint, par, self.d_min_ns, drv_src, drv_par, drv_d, self._meta, n)
         self._st = np.zeros((n, kern.S_NCOLS), np.float64)
         self._st[:, kern.S_DS] = drv_src
         self._st[:, kern.S_DW] = drv_w
@@ -499,7 +526,7 @@ class Simulator:
         out = {'last_spike_ns': self.last_spike_ns[start:start + size].copy()}
         if isinstance(group, Population):
             rows = kern.probe_state(self._gint[g], self._par[g], self._dtab[g], self._st,
-                                    float(self.t_ns))
+                                    float(self.t_ns), float(self._meta[kern.M_TB]))
             out['u'] = rows[:, kern.S_U]
             out['theta'] = (rows[:, kern.S_TH] if group.model == 'lif_adaptive'
                             else np.full(size, group.params.theta_mV))

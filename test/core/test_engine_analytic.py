@@ -69,6 +69,25 @@ def test_lif_lower_bound():
     assert sim.state(pop)['u'][0] == pytest.approx(-5.0 * math.exp(-0.1), rel=1e-12)
 
 
+def test_lif_after_a_long_silence():
+    """Held states over 10,000 tau without a window: u decays to rest, then jumps exactly."""
+    p = LIFParams(tau_m_s=0.002, theta_mV=10.0, u_reset_mV=0.0, u_init_mV=5.0)
+    net, pop, src = _single('lif', p, n_inputs=1, weight=4.0, delay_s=0.001)
+    sim = Simulator(net)
+    sim.run_until(3 * MS)
+    assert sim.state(pop)['u'][0] == pytest.approx(5.0 * math.exp(-1.5), rel=1e-12)
+    sim.push_spikes(src, np.zeros(3, np.int32),
+                    np.array([20_000 * MS, 20_000 * MS, 20_000 * MS + 500_000]))
+    sim.run_until(20_000 * MS)
+    assert sim.state(pop)['u'][0] == 0.0
+    sim.run_until(20_001 * MS + 250_000)
+    # Two arrivals of 4 mV at 20.001 s (8 mV), then 0.25 ms of decay; the third crosses.
+    assert sim.state(pop)['u'][0] == pytest.approx(8.0 * math.exp(-0.125), rel=1e-12)
+    sim.run_until(20_003 * MS)
+    assert 8.0 * math.exp(-0.25) + 4.0 >= 10.0
+    assert sim.spikes(pop)['t'].tolist() == [20_001 * MS + 500_000]
+
+
 def _exp_crossing(w, tau_m, tau_s, theta):
     """Return the first s where K w (e^(-s/tau_s) - e^(-s/tau_m)) = theta, with 50 digits."""
     mpmath.mp.dps = 50
