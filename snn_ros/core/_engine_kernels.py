@@ -671,6 +671,59 @@ def sweep_drives(t_s, r, r_end, drv_nodes, gint, par, zig, gtab, node_group, st,
     return em_n, r, n_cand, n_ev
 
 
+_TIGHT_MIN = 8  # synapses of a queue entry worth a call of ``deliver_held``
+
+
+@njit
+def deliver_held(sy, s1, target, weight, st, t, e, th_e, vmin_e, cand, n_cand):
+    """
+    Apply the arrivals at ``t`` of synapses ``sy:s1`` to held neurons; return ``n_cand``.
+
+    ``_held_step`` for ``integrate_window`` when no drive event of the targets
+    is due before ``t`` and no crossing is pending before it (``flush_pending``):
+    then no arrival fires, so the loop has no call and its few values stay in
+    registers. Indices are unsigned, so that numba adds no test for negative ones.
+    """
+    n_nodes = np.uint64(st.shape[0])
+    for q in range(np.uint64(sy), np.uint64(s1)):
+        i = np.uint64(target[q])
+        h = st[i, S_U]
+        live = not t < st[i, S_TR]
+        v = max(max(h, vmin_e) + np.float64(weight[q]) * e, vmin_e)
+        st[i, S_U] = v if live else h
+        cross = live and v >= th_e
+        st[i, S_TU] = t if cross else INF
+        if cross and cand[n_nodes + i] == 0:
+            cand[n_nodes + i] = 1
+            cand[n_cand] = i
+            n_cand += 1
+    return n_cand
+
+
+@njit
+def flush_pending(t, st, par, node_group, cand, n_cand, tb, last_ns, em_src, em_t, em_n):
+    """
+    Fire the listed crossings pending before ``t`` [ns]; return ``(em_n, n_cand)``.
+
+    Those pending at ``t`` stay listed (arrivals of that instant are added to
+    them); the others leave the list. The buffers must hold ``n_cand`` more spikes.
+    """
+    n_nodes = st.shape[0]
+    n_keep = 0
+    for j in range(n_cand):
+        i = cand[j]
+        tp = st[i, S_TU]
+        if tp < t:
+            _fire_held(st, i, par[node_group[i]], tb, last_ns, em_src, em_t, em_n)
+            em_n += 1
+        elif tp == t:
+            cand[n_keep] = i
+            n_keep += 1
+            continue
+        cand[n_nodes + i] = 0
+    return em_n, n_keep
+
+
 @njit
 def integrate_window(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, weight, b,
                      drv_nodes, gint, par, dtab, zig, gtab, node_group, st, rng, last_ns,
@@ -713,6 +766,14 @@ def integrate_window(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, w
                 r = 0
                 continue
             e = sel[r]
+            if sy < 0 and meta[M_NCAND] > 0:
+                # Crossings pending before the next event fire first.
+                if em_n + meta[M_NCAND] > cap:
+                    meta[M_NEV] += n_ev
+                    return em_n, ph, r, sy, False
+                em_n, meta[M_NCAND] = flush_pending(min(meta[M_SWT], q_t[k, e]), st, par,
+                                                    node_group, cand, meta[M_NCAND], tb,
+                                                    last_ns, em_src, em_t, em_n)
             if sy < 0 and meta[M_SWT] < q_t[k, e]:
                 # Every arrival up to the sweep time is in: the drives catch up to it.
                 meta[M_SWR] = r
@@ -812,28 +873,12 @@ def integrate_window(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, w
             vmin_a = vmin * e_a
             gsw = gint[g, G_SWEPT]
             if arrival and gsw >= 0 and (t_lim < meta[M_SWT] or s_lim < gsw) \
-                    and em_n + s1 - sy <= cap:
+                    and s1 - sy >= _TIGHT_MIN:
                 # No drive event of these targets is due before the entry (the sweeps
-                # take them all) and the buffers have room: the synapses in a tight loop.
+                # take them all): the synapses in a tight loop.
                 n_ev += s1 - sy
-                for q in range(sy, s1):
-                    i = np.int64(target[q])
-                    h, tp, tr, spike = _held_step(st[i, S_U], st[i, S_TU], st[i, S_TR], t_lim,
-                                                  np.float64(weight[q]), e_a, th_a, vmin_a,
-                                                  v_reset, t_ref, tb, inv_tau)
-                    st[i, S_U] = h
-                    st[i, S_TU] = tp
-                    st[i, S_TR] = tr
-                    if spike >= 0.0:
-                        t_ns = np.int64(spike)
-                        last_ns[i] = t_ns
-                        em_src[em_n] = i
-                        em_t[em_n] = t_ns
-                        em_n += 1
-                    if tp < INF and cand[n_nodes + i] == 0:
-                        cand[n_nodes + i] = 1
-                        cand[meta[M_NCAND]] = i
-                        meta[M_NCAND] += 1
+                meta[M_NCAND] = deliver_held(sy, s1, target, weight, st, t_lim, e_a, th_a,
+                                             vmin_a, cand, meta[M_NCAND])
                 sy = s1
             while True:
                 if arrival:
