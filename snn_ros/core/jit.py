@@ -6,7 +6,9 @@ first run, and with ``nogil=True`` so that ROS executors can run them beside
 other callbacks. ``fastmath`` stays off: spike times must be reproducible.
 ``njit_inline`` is for small helpers called per event: numba inlines them into
 their callers, which removes the call. ``borrow`` removes the reference
-counting that numba still does around the arrays such a helper takes.
+counting that numba still does around the arrays such a helper takes;
+``njit_norc`` compiles a kernel that allocates nothing without any reference
+counting (numba's ``_nrt=False``: a kernel that needs it fails to compile).
 """
 
 import numba
@@ -20,6 +22,7 @@ numba.config.THREADING_LAYER_PRIORITY = ['tbb', 'workqueue', 'omp']
 
 njit = numba.njit(cache=True, nogil=True)
 njit_inline = numba.njit(cache=True, nogil=True, inline='always')
+njit_norc = numba.njit(cache=True, nogil=True, _nrt=False)
 njit_parallel = numba.njit(cache=True, nogil=True, parallel=True)
 prange = numba.prange
 
