@@ -55,7 +55,13 @@ P_INV_TM = 12
 P_INV_TS = 13
 P_INV_TTH = 14
 P_GRID = 15      # grid step of a Poisson source [ns] (0: spikes at continuous times)
-P_NCOLS = 16
+P_TH_TEST = 16   # 'lif': (theta - i_ext)(1 - THETA_RTOL), what u - i_ext is tested against
+P_NCOLS = 17
+
+# A 'lif' neuron fires when u - i_ext >= (theta - i_ext)(1 - THETA_RTOL): inputs that
+# sum to theta exactly (16 x 0.5 mV against 8 mV) fire however their sum was rounded
+# (held states round each w e), and no physical state lies in that 1e-12.
+THETA_RTOL = 1e-12
 
 # Columns of the grid table ``gtab`` (float64, one row per group; None when no Poisson
 # source has a grid, which compiles the grid code out of the loops).
@@ -465,7 +471,7 @@ def predict(st, i, p, kind):
         u0 = st[i, S_U]
     if kind == K_LIF:
         th = p[P_THETA]
-        if u0 >= th:
+        if u0 - ie >= p[P_TH_TEST]:
             return start
         if ie <= th:
             return INF
@@ -575,7 +581,7 @@ def _held_step(h, tp, tr, te, w, e, th_e, vmin_e, v_reset, t_ref, tb, inv_tau):
     ``meta[M_TB]``: an event adds w e with e = exp((te - tb)/tau), one factor per
     queue entry, instead of decaying the neuron from its own last event, and the
     threshold, floor and reset are compared in the same frame (``th_e``, ``vmin_e``
-    are (theta - i_ext) e and (u_min - i_ext) e; ``v_reset`` is u_reset - i_ext).
+    are ``P_TH_TEST`` e and (u_min - i_ext) e; ``v_reset`` is u_reset - i_ext).
     A crossing at ``te`` is pending (``tp`` = te, else inf): arrivals of the same
     instant are added to it, and an event at a later time first fires it (``spike``
     is then its time, else -1). Events in the refractory period are ignored; u is
@@ -623,7 +629,7 @@ def sweep_drives(t_s, r, r_end, drv_nodes, gint, par, zig, gtab, node_group, st,
             if g != g_e:
                 g_e = g
                 e_s = held_e(t_s, tb, inv_tau)
-            th = par[g, P_THETA] - ie
+            th = par[g, P_TH_TEST]
             vmin = par[g, P_U_MIN] - ie
             v_reset = par[g, P_U_RESET] - ie
             t_ref = par[g, P_T_REF]
@@ -866,7 +872,7 @@ def integrate_window(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, w
             # Held 'lif' neurons: crossings only at events; the state stays in registers.
             inv_tau = par[g, P_INV_TM]
             ie = par[g, P_I_EXT]
-            th = par[g, P_THETA] - ie
+            th = par[g, P_TH_TEST]
             vmin = par[g, P_U_MIN] - ie
             v_reset = par[g, P_U_RESET] - ie
             t_ref = par[g, P_T_REF]
@@ -1121,7 +1127,7 @@ def integrate_block(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, we
             # Held 'lif' neurons, as in ``integrate_window``.
             inv_tau = par[g, P_INV_TM]
             ie = par[g, P_I_EXT]
-            th = par[g, P_THETA] - ie
+            th = par[g, P_TH_TEST]
             vmin = par[g, P_U_MIN] - ie
             v_reset = par[g, P_U_RESET] - ie
             t_ref = par[g, P_T_REF]

@@ -15,7 +15,18 @@ weight [mV] and ``t_f`` an arrival time.
 Arrivals at the same instant are applied in (source id, synapse) order, u clamped
 after each, and the threshold is tested once after all of them (as NEST's
 ``iaf_psc_delta_ps`` sums coincident inputs): an excitatory and an inhibitory
-input that coincide cancel whatever their order.
+input that coincide cancel whatever their order. The test allows for rounding:
+``u - i_ext >= (theta - i_ext)(1 - 1e-12)``, so that inputs summing to theta
+exactly (16 x 0.5 mV against 8 mV) fire however the engine rounded their sum.
+
+With ``i_ext <= theta`` the engine holds the state as ``h`` with
+``u(t) = i_ext + h exp(-(t - t_b) / tau_m)`` after the refractory period, where
+``t_b`` is one base time for the whole network (moved to the start of a window
+when ``exp((t - t_b) / tau_m)`` would pass e): an arrival adds
+``w exp((t_f - t_b) / tau_m)``, a factor computed once per spike for all its
+synapses, and the threshold and floor are compared in the same frame. It is the
+same solution as decaying each neuron from its own last event, up to rounding
+(1e-16 relative); in Brunel's network the two give the same spike trains.
 
 Between arrivals ``u(t) = i_ext + (u0 - i_ext) exp(-(t - t0) / tau_m)``. With
 ``i_ext <= theta`` the threshold can only be reached at an arrival; with

@@ -105,6 +105,7 @@ def _group_tables(net):
         par[g, kern.P_U_MIN] = p.u_min_mV
         par[g, kern.P_U_INIT] = p.u_init_mV
         par[g, kern.P_I_EXT] = p.i_ext_mV
+        par[g, kern.P_TH_TEST] = (p.theta_mV - p.i_ext_mV) * (1.0 - kern.THETA_RTOL)
         pred = p.i_ext_mV > p.theta_mV
         if kind == kern.K_ADAPTIVE:
             par[g, kern.P_TAU_TH] = p.tau_theta_s * 1e9

@@ -11,10 +11,11 @@ crossings are located by splitting the interval at the analytic extremum of
 ``u - theta`` and bisecting each monotone piece to 1e-7 ns. No windows, no
 buckets, no tables.
 
-The only thing shared with the engine is the definition of the random streams
+The only things shared with the engine are the definition of the random streams
 (Poisson sources must draw the same trains): splitmix64 per node, seeded from
 ``numpy.random.default_rng(seed)``, and the exponential ziggurat table, both
-re-implemented here in pure Python.
+re-implemented here in pure Python; and the rounding allowance of the 'lif'
+threshold test (``THETA_RTOL``).
 """
 
 import heapq
@@ -22,7 +23,7 @@ import math
 
 import numpy as np
 
-from snn_ros.core._engine_kernels import ZIGGURAT
+from snn_ros.core._engine_kernels import THETA_RTOL, ZIGGURAT
 from snn_ros.core.network import Population
 
 M64 = (1 << 64) - 1
@@ -193,7 +194,12 @@ class Neuron:
         """Fire at t when a delta neuron is at or above threshold after the instant's arrivals."""
         if self.model in ('lif_exp', 'srm0') or t < self.tr or self.tu != t:
             return False
-        if self.u >= self.theta:
+        ie = self.p.i_ext_mV
+        if self.model == 'lif':
+            fires = self.u - ie >= (self.theta - ie) * (1.0 - THETA_RTOL)
+        else:
+            fires = self.u >= self.theta
+        if fires:
             self.fire(t)
             return True
         return False

@@ -170,3 +170,17 @@ def test_coincident_arrivals_are_summed_before_the_threshold_test(weights, fires
     sim.push_spikes(src, np.array([0, 1]), np.array([MS, MS]))
     sim.run_until(10 * MS)
     assert sim.spikes(pop)['t'].tolist() == ([2 * MS] if fires else [])
+
+
+def test_inputs_summing_to_theta_fire_whatever_the_rounding():
+    """16 coincident arrivals of 0.5 mV from rest reach 8 mV exactly, at 60 different times."""
+    p = LIFParams(tau_m_s=0.01, theta_mV=8.0, u_reset_mV=0.0, t_ref_s=0.002)
+    net = Network()
+    pop = net.add_population('pop', 1, 'lif', p)
+    src = net.add_source('src', 16)
+    net.connect(src, pop, 'all_to_all', 0.5, 0.001)
+    sim = Simulator(net)
+    times = 100 * MS * np.arange(60) + np.random.default_rng(0).integers(0, MS, 60)
+    sim.push_spikes(src, np.tile(np.arange(16), 60), np.repeat(times, 16))
+    sim.run_until(6_001 * MS)
+    assert sim.spikes(pop)['t'].tolist() == (times + MS).tolist()
