@@ -535,7 +535,7 @@ def held_e(t, tb, inv_tau):
 
 @njit_inline
 def _fire_held(st, i, p, tb, last_ns, em_src, em_t, em_n):
-    """Fire the crossing pending at ``st[i, S_TU]`` of held neuron ``i``; write its spike at ``em_n``."""
+    """Fire the crossing pending at ``st[i, S_TU]`` of held neuron ``i``; its spike at ``em_n``."""
     x = st[i, S_TU]
     tr = x + p[P_T_REF]
     st[i, S_TR] = tr
@@ -574,7 +574,7 @@ def _apply(i, kind, p, st, dtab, te, w, meta):
 @njit_inline
 def _held_step(h, tp, tr, te, w, e, th_e, vmin_e, v_reset, t_ref, tb, inv_tau):
     """
-    Apply one event of weight ``w`` at ``te`` to a held 'lif' neuron; return ``(h, tp, tr, spike)``.
+    Apply one event of weight ``w`` at ``te`` to a held neuron; return ``(h, tp, tr, spike)``.
 
     A held neuron (``G_HELD``) keeps h with u(t) = i_ext + h exp(-(t - tb)/tau)
     for t past its refractory end ``tr``, where ``tb`` is the network's base time
