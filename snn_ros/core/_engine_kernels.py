@@ -688,7 +688,7 @@ def deliver_held(sy, s1, target, weight, st, t, e, th_e, vmin_e, cand, n_cand):
     """
     Apply the arrivals at ``t`` of synapses ``sy:s1`` to held neurons; return ``n_cand``.
 
-    ``_held_step`` for ``integrate_window`` when no drive event of the targets
+    ``_held_step`` for the window loops when no drive event of the targets
     is due before ``t`` and no crossing is pending before it (``flush_pending``):
     then no arrival fires, so the loop has no call and its few values stay in
     registers. Indices are unsigned, so that numba adds no test for negative ones.
@@ -710,23 +710,24 @@ def deliver_held(sy, s1, target, weight, st, t, e, th_e, vmin_e, cand, n_cand):
 
 
 @njit
-def flush_pending(t, st, par, node_group, cand, n_cand, tb, last_ns, em_src, em_t, em_n):
+def flush_pending(t, st, par, node_group, cand, c0, n_cand, tb, last_ns, em_src, em_t, em_n):
     """
-    Fire the listed crossings pending before ``t`` [ns]; return ``(em_n, n_cand)``.
+    Fire the crossings listed in ``cand[c0:c0 + n_cand]`` pending before ``t`` [ns].
 
     Those pending at ``t`` stay listed (arrivals of that instant are added to
-    them); the others leave the list. The buffers must hold ``n_cand`` more spikes.
+    them); the others leave the list. The buffers must hold ``n_cand`` more
+    spikes. Returns ``(em_n, n_cand)``.
     """
     n_nodes = st.shape[0]
     n_keep = 0
     for j in range(n_cand):
-        i = cand[j]
+        i = cand[c0 + j]
         tp = st[i, S_TU]
         if tp < t:
             _fire_held(st, i, par[node_group[i]], tb, last_ns, em_src, em_t, em_n)
             em_n += 1
         elif tp == t:
-            cand[n_keep] = i
+            cand[c0 + n_keep] = i
             n_keep += 1
             continue
         cand[n_nodes + i] = 0
@@ -781,7 +782,7 @@ def integrate_window(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, w
                     meta[M_NEV] += n_ev
                     return em_n, ph, r, sy, False
                 em_n, meta[M_NCAND] = flush_pending(min(meta[M_SWT], q_t[k, e]), st, par,
-                                                    node_group, cand, meta[M_NCAND], tb,
+                                                    node_group, cand, 0, meta[M_NCAND], tb,
                                                     last_ns, em_src, em_t, em_n)
             if sy < 0 and meta[M_SWT] < q_t[k, e]:
                 # Every arrival up to the sweep time is in: the drives catch up to it.
@@ -1052,6 +1053,13 @@ def integrate_block(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, we
                 r = d_lo
                 continue
             e = sel[r]
+            if sy < 0 and meta[M_NCAND] > 0:
+                if em_n + meta[M_NCAND] > cap:
+                    meta[M_NEV] += n_ev
+                    return em_n, ph, r, sy, False
+                em_n, meta[M_NCAND] = flush_pending(min(meta[M_SWT], q_t[k, e]), st, par,
+                                                    node_group, cand, lo, meta[M_NCAND], tb,
+                                                    last_ns, em_src, em_t, em_n)
             if sy < 0 and meta[M_SWT] < q_t[k, e]:
                 meta[M_SWR] = r
                 ph = 1
@@ -1135,6 +1143,13 @@ def integrate_block(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, we
             e_a = held_e(t_lim, tb, inv_tau) if arrival else 1.0
             th_a = th * e_a
             vmin_a = vmin * e_a
+            gsw = gint[g, G_SWEPT]
+            if arrival and sorted_rows and gsw >= 0 and (t_lim < meta[M_SWT] or s_lim < gsw) \
+                    and s1 - sy >= _TIGHT_MIN:
+                n_ev += s1 - sy
+                meta[M_NCAND] = deliver_held(sy, s1, target, weight, st, t_lim, e_a, th_a,
+                                             vmin_a, cand, lo + meta[M_NCAND]) - lo
+                sy = s1
             while True:
                 if arrival:
                     if sy >= s1:
