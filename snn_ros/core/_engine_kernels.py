@@ -328,16 +328,6 @@ def decay(tab, s, inv_tau):
 
 
 @njit_inline
-def decay2(dtab, g, s, inv_tau):
-    """Return ``decay(dtab[g], s, inv_tau)`` without making a view of the row."""
-    if s < 4194304.0:
-        d = np.int64(s)
-        if np.float64(d) == s:
-            return dtab[g, d >> 11] * dtab[g, 2048 + (d & 2047)]
-    return plk.exp_neg(s * inv_tau)
-
-
-@njit_inline
 def advance(st, i, p, kind, t, dtab):
     """Bring the state of neuron ``i`` from ``st[i, S_TU]`` to time ``t`` (exactly)."""
     tu = st[i, S_TU]
