@@ -125,7 +125,7 @@ M_R = 15
 M_SY = 16
 M_EMN = 17       # spikes of the window in progress so far
 M_NEED = 18      # size a too-small buffer needs (see run_window_loop's status)
-M_NCAND = 19     # 'lif' neurons listed in ``cand`` with a crossing pending in this window
+M_NCAND = 19     # held neurons listed in ``cand`` with a crossing pending in this window
 M_SERIAL = 20    # multi-threaded mode: 1 when the window in progress runs on one thread
 M_EMAX = 21      # queue entries one spike adds, at most (over the groups)
 M_TAIL = 22      # the window's spikes from here on are in order (-1: not known yet)
@@ -739,12 +739,14 @@ def integrate_window(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, w
     Poisson drive (``drv_nodes``) up to ``b``; ``ph == 2``, when
     if any prediction is finite, the neurons whose predicted crossing falls
     before ``b`` (predictions made earlier in this window included); ``ph == 3``,
-    the 'lif' neurons listed in ``cand[:meta[M_NCAND]]`` (``cand[n + i]`` marks
-    neuron ``i`` as listed) whose crossing is still pending. For each
+    the held neurons listed in ``cand[:meta[M_NCAND]]`` (``cand[n + i]`` marks
+    neuron ``i`` as listed) whose crossing is still pending; before each entry,
+    the listed crossings pending before it (``flush_pending``). For each
     item the neuron first catches up with its own events (drive arrivals and
     predicted crossings) that come before the item in (time, source) order, then
-    takes the arrival. ``'lif'`` neurons that cannot cross between arrivals take a
-    fast path. Returns ``(em_n, ph, r, sy, done)``; when the spike buffers are full
+    takes the arrival. Held neurons (``_held_step``) take a fast path, and an
+    entry whose targets have no drive event due takes ``deliver_held``.
+    Returns ``(em_n, ph, r, sy, done)``; when the spike buffers are full
     ``done`` is False and the caller grows them and calls again with the returned
     ``ph, r, sy`` (all state is saved; the interrupted item is redone). A queue
     entry of a plastic projection first updates its row, as ``plastic_rows`` does.
@@ -833,7 +835,7 @@ def integrate_window(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, w
             arrival = False
             g = node_group[drv_nodes[r]]
         elif ph == 3:
-            # Fire the 'lif' crossings still pending at the end of the window.
+            # Fire the held crossings still pending at the end of the window.
             if r >= meta[M_NCAND]:
                 break
             i = cand[r]
@@ -1095,7 +1097,7 @@ def integrate_block(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, we
             arrival = False
             g = node_group[drv_nodes[r]]
         elif ph == 3:
-            # Fire the 'lif' crossings still pending at the end of the window.
+            # Fire the held crossings still pending at the end of the window.
             if r >= meta[M_NCAND]:
                 break
             i = cand[lo + r]

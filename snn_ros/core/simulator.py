@@ -127,7 +127,8 @@ def _held_groups(gint, par, w_ns, drv_src, drv_par, drv_d, meta, n):
 
     Held: neurons that cross only at events, with the window and the refractory
     period at most 50 tau (the factors of ``kern._held_step`` then stay below
-    e**51). Swept: every fused drive of the group lies on the sweeps' grid.
+    e**101, far from overflow). Swept: every fused drive of the group lies on the
+    sweeps' grid.
     """
     h, off = meta[kern.M_SWH], meta[kern.M_SWO]
     for g in range(gint.shape[0]):
