@@ -242,15 +242,16 @@ def update_row(j, lo, hi, t, depress, commit, syn_post, d_dend, d_fix, post_ch, 
 
     Everything is written out in this one loop on purpose: numba inserts
     reference counting around the array arguments of every inlined helper, a
-    call per array and event even on borrowed arrays.
+    call per array and event even on borrowed arrays. Synapse, neuron and ring
+    indices are unsigned, so that numba adds no test for negative ones.
     """
     mask = h_t.shape[1] - 1
     lost = 0
     x_last = x_pre[j]
     t_x = t_pre[j]
     has_pre = t_x != _NO_SPIKE
-    for q in range(lo, hi):
-        i = syn_post[q]
+    for q in range(np.uint64(lo), np.uint64(hi)):
+        i = np.uint64(syn_post[q])
         d = d_fix if d_fix >= 0 else d_dend[q]
         t0 = tl_a[q]
         w = float(w_a[q])
@@ -258,7 +259,7 @@ def update_row(j, lo, hi, t, depress, commit, syn_post, d_dend, d_fix, post_ch, 
         n = h_n[i]
         first = max(0, n - mask - 1)
         m = n - 1
-        while m >= first and h_t[i, m & mask] + d > t0:
+        while m >= first and h_t[i, np.uint64(m & mask)] + d > t0:
             m -= 1
         if m < first and first > 0:
             lost += 1
@@ -282,8 +283,8 @@ def update_row(j, lo, hi, t, depress, commit, syn_post, d_dend, d_fix, post_ch, 
         go = True
         while go:
             # next stop: the next postsynaptic spike seen by t, else t itself
-            has_post = m < n and h_t[i, m & mask] + d <= t
-            slot = m & mask
+            slot = np.uint64(m & mask)
+            has_post = m < n and h_t[i, slot] + d <= t
             stop = h_t[i, slot] + d if has_post else t
             if rule.rstdp:
                 # exact reward integral from t0 to stop, piece by piece between reward entries
@@ -332,11 +333,11 @@ def update_row(j, lo, hi, t, depress, commit, syn_post, d_dend, d_fix, post_ch, 
         if depress:
             # postsynaptic trace at t - d from spikes strictly before (seen strictly before t)
             m = n - 1
-            while m >= first and h_t[i, m & mask] + d >= t:
+            while m >= first and h_t[i, np.uint64(m & mask)] + d >= t:
                 m -= 1
             y = 0.0
             if m >= first:
-                slot = m & mask
+                slot = np.uint64(m & mask)
                 s = t - d - h_t[i, slot]
                 a, b, e = _cells(s)
                 g = rule.g_minus
