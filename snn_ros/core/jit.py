@@ -9,8 +9,10 @@ their callers, which removes the call. ``borrow`` removes the reference
 counting that numba still does around the arrays such a helper takes;
 ``njit_norc`` compiles a kernel that allocates nothing without any reference
 counting (numba's ``_nrt=False``: a kernel that needs it fails to compile).
+``prefetch`` starts loading a cache line that a later iteration will read.
 """
 
+from llvmlite import ir
 import numba
 from numba.core import cgutils, types
 
@@ -68,4 +70,34 @@ def borrow(typingctx, arrays):
                      for k, typ in enumerate(sig.args[0])]
             return context.make_tuple(builder, sig.return_type, items)
         return arrays(arrays), codegen_tuple
+    return None
+
+
+@numba.extending.intrinsic
+def prefetch(typingctx, array, i, j):
+    """
+    Ask the CPU to start loading ``array[i, j]`` into its caches; no effect on results.
+
+    For kernels whose next iterations read memory at places known in advance
+    but spread too far for the hardware prefetcher (a synapse's postsynaptic
+    history row). The address is not checked: a prefetch never faults.
+    """
+    def codegen(context, builder, sig, args):
+        aryty = sig.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        idx = [context.cast(builder, v, t, types.intp) for v, t in zip(args[1:], sig.args[1:])]
+        ptr = cgutils.get_item_pointer2(context, builder, ary.data,
+                                        cgutils.unpack_tuple(builder, ary.shape),
+                                        cgutils.unpack_tuple(builder, ary.strides), aryty.layout,
+                                        idx, wraparound=False, boundscheck=False)
+        i8p = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
+            'llvm.prefetch.p0')
+        # read, high locality, data cache
+        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+    if isinstance(array, types.Array) and array.ndim == 2:
+        return types.void(array, i, j), codegen
     return None

@@ -302,8 +302,9 @@ def new_post_history(n_post, capacity=64):
     if int(capacity) < 1:
         raise ValueError(f'capacity must be >= 1, got {capacity!r}')
     shape = (int(n_post), 1 << (int(capacity) - 1).bit_length())
-    return PostHistory(t=np.zeros(shape, dtype=np.int64), k=np.zeros(shape),
-                       r=np.zeros(shape), n=np.zeros(int(n_post), dtype=np.int64),
+    buf = np.zeros(shape + (3,), dtype=np.int64)
+    return PostHistory(t=buf[:, :, 0], k=buf.view(np.float64)[:, :, 1],
+                       r=buf.view(np.float64)[:, :, 2], n=np.zeros(int(n_post), dtype=np.int64),
                        lost=np.zeros(1, dtype=np.int64))
 
 

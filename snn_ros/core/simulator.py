@@ -597,7 +597,6 @@ class Simulator:
         history = int(history)
         if history < 1 or reward_capacity < 4:
             raise ValueError('post_history must be >= 1 and reward_capacity >= 4')
-        history = 1 << (history - 1).bit_length()
         self._plastic = [p for p in net.projections if p.plasticity is not None and p.n_synapses]
         n_pp = len(self._plastic)
         pl_tab = np.zeros((n_pp, kern.L_NCOLS), np.int64)
@@ -648,8 +647,7 @@ class Simulator:
         self._pl_tab_tmp = pl_tab
         self._pl = (pl_tab, rule_tab, pw, mk(n_pl if any_c else 0, dtype), mk(n_pl, np.int64),
                     cat(psp) if psp else mk(0, np.int32), mk(n_x),
-                    np.full(n_x, plmod.NO_SPIKE, np.int64), mk((n_h, history), np.int64),
-                    mk((n_h, history)), mk((n_h, history)), mk(n_h, np.int64), mk(1, np.int64),
+                    np.full(n_x, plmod.NO_SPIKE, np.int64), *plmod.new_post_history(n_h, history),
                     mk((n_pp, reward_capacity), np.int64), mk((n_pp, reward_capacity)),
                     np.ones(n_pp, np.int64), cat(post_ch) if post_ch else mk(0, np.int64),
                     dec, hp_ptr, hp_row, hp_pp, *self._post_index(n_h),

@@ -1,13 +1,14 @@
 """``snn_ros.core.jit``: borrowed arrays are the same memory without a reference count."""
 
 import math
+import platform
 import sys
 
 import numba
 import numpy as np
 
 from snn_ros.core._plasticity_kernels import exp_neg
-from snn_ros.core.jit import borrow
+from snn_ros.core.jit import borrow, prefetch
 
 
 @numba.njit
@@ -17,6 +18,16 @@ def _write_through_borrowed(a, b):
     one[0] = 7.0
     y[1] = x[0] + 1.0
     return one.shape[0], y.strides[0], x.sum()
+
+
+@numba.njit
+def _sum_prefetching(a):
+    total = 0.0
+    for i in range(a.shape[0]):
+        prefetch(a, np.uint64((i + 2) % a.shape[0]), i % a.shape[1])
+        for j in range(a.shape[1]):
+            total += a[i, j]
+    return total
 
 
 @numba.njit
@@ -41,3 +52,12 @@ def test_exp_neg_equals_exp_up_to_and_beyond_underflow():
     for x in xs:
         assert _exp_neg_of(x) == math.exp(-x), x
     assert math.isnan(_exp_neg_of(math.nan))
+
+
+def test_prefetch_emits_the_instruction_and_changes_nothing():
+    buf = np.arange(60.0).reshape(4, 5, 3)
+    for a in (buf[:, :, 0], buf[:, :, 1], np.arange(20.0).reshape(4, 5)):
+        assert _sum_prefetching(a) == a.sum()
+    if platform.machine() in ('x86_64', 'AMD64'):
+        asm = ''.join(_sum_prefetching.inspect_asm(sig) for sig in _sum_prefetching.signatures)
+        assert 'prefetcht0' in asm
