@@ -803,11 +803,9 @@ def integrate_window(ph, r, sy, n_sel, sel, k, q_t, q_src, q_s0, q_s1, target, w
                             lost[0] += plk.update_row(j, s0 + off, s1 + off, t_e, True, True,
                                                       psp, psp, pl_tab[pp, L_D], post_ch, pw,
                                                       pc, ptl, px, pt, h_t, h_k, h_r, h_n, d_t,
-                                                      d_v, d_n, rule, pdec, pw, pw)
+                                                      d_v, d_n, rule, pdec, pw, pw, True,
+                                                      weight, off)
                             plk.pre_spike(j, t_e, px, pt, rule, pdec)
-                            for q in range(s0 + off, s1 + off):
-                                weight[q - off] = np.float32(effective(np.float64(pw[q]),
-                                                                       rule))
             t_lim = np.float64(q_t[k, e])
             s_lim = np.int64(q_src[k, e])
             arrival = True
@@ -1800,16 +1798,6 @@ def make_rule(rule_tab, pp):
 
 
 @njit_inline
-def effective(w, rule):
-    """Return the transmitted weight of a stored weight (resource model or identity)."""
-    if rule.resource:
-        span = rule.w_max - rule.w_min
-        pos = w if w > 0.0 else 0.0
-        return rule.w_min + span * pos / (span + pos)
-    return w
-
-
-@njit_inline
 def plastic_projection(pl_tab, s0):
     """Return the plastic projection holding synapse ``s0`` (-1: none)."""
     for pp in range(pl_tab.shape[0]):
@@ -1868,10 +1856,8 @@ def plastic_rows(r0, r1, sel, k, q_t, q_src, q_s0, q_s1, weight, pl, update):
         rule = make_rule(rule_tab, pp)
         n_lost += plk.update_row(j, s0 + off, s1 + off, t_e, True, True, psp, psp,
                                  pl_tab[pp, L_D], post_ch, pw, pc, ptl, px, pt, h_t, h_k, h_r,
-                                 h_n, d_t, d_v, d_n, rule, pdec, pw, pw)
+                                 h_n, d_t, d_v, d_n, rule, pdec, pw, pw, True, weight, off)
         plk.pre_spike(j, t_e, px, pt, rule, pdec)
-        for q in range(s0 + off, s1 + off):
-            weight[q - off] = np.float32(effective(np.float64(pw[q]), rule))
     return n_lost
 
 
@@ -1922,7 +1908,8 @@ def plastic_posts(em_n, order, em_src, em_t, b, indptr, pl):
                         hi = mid - 1
                 lost[0] += plk.update_row(pl_tab[pp, L_XOFF] + lo, q, q + 1, t_to, False, True,
                                           psp, psp, d, post_ch, pw, pc, ptl, px, pt, h_t, h_k,
-                                          h_r, h_n, d_t, d_v, d_n, rule, pdec, pw, pw)
+                                          h_r, h_n, d_t, d_v, d_n, rule, pdec, pw, pw, False,
+                                          pw, 0)
 
 
 @njit
@@ -1953,7 +1940,7 @@ def plastic_flush(pp, t, commit, out_w, out_c, indptr, pl):
                 continue
             lost[0] += plk.update_row(x0 + jl, q, q + 1, t, False, commit, psp, psp, d,
                                       post_ch, pw, pc, ptl, px, pt, h_t, h_k, h_r, h_n, d_t,
-                                      d_v, d_n, rule, pdec, out_w, out_c)
+                                      d_v, d_n, rule, pdec, out_w, out_c, False, out_w, 0)
 
 
 @njit
@@ -1967,7 +1954,7 @@ def plastic_write_weights(pp, w_src, weight, pl):
         if pl_tab[pp, L_KIND] == 1:
             weight[s] = np.float32(w_src[s + off])
         else:
-            weight[s] = np.float32(effective(np.float64(w_src[s + off]), rule))
+            weight[s] = np.float32(plk.effective(np.float64(w_src[s + off]), rule))
 
 
 @njit

@@ -223,13 +223,24 @@ def _reward_piece(w, c, d0, t_ns, e_c, e_d, rule):
 
 
 @njit_inline
+def effective(w, rule):
+    """Return the transmitted weight of a stored weight (resource model or identity)."""
+    if rule.resource:
+        span = rule.w_max - rule.w_min
+        pos = w if w > 0.0 else 0.0
+        return rule.w_min + span * pos / (span + pos)
+    return w
+
+
+@njit_inline
 def _ltp_rate_factor(r, rule):
     return max(0.0, 1.0 - r * rule.inv_rate_max_hz)
 
 
 @njit_inline
 def update_row(j, lo, hi, t, depress, commit, syn_post, d_dend, d_fix, post_ch, w_a, c_a,
-               tl_a, x_pre, t_pre, h_t, h_k, h_r, h_n, d_t, d_v, d_n, rule, dec, out_w, out_c):
+               tl_a, x_pre, t_pre, h_t, h_k, h_r, h_n, d_t, d_v, d_n, rule, dec, out_w, out_c,
+               transmit, tw, tw_off):
     """
     Bring the synapses ``lo <= q < hi`` of presynaptic neuron ``j`` up to time ``t``.
 
@@ -241,8 +252,9 @@ def update_row(j, lo, hi, t, depress, commit, syn_post, d_dend, d_fix, post_ch, 
     of every postsynaptic spike seen at the synapse in (t_last, t], integrates
     the reward term (R-STDP), and with ``depress`` applies the depression of a
     presynaptic spike at ``t``. With ``commit`` the state arrays are updated,
-    otherwise ``out_w[q]``, ``out_c[q]`` receive the values (a read-only
-    probe). ``dec`` is the rule's decay table. Returns how many synapses needed
+    and with ``transmit`` the transmitted weight (``effective``) goes to
+    ``tw[q - tw_off]`` too; otherwise ``out_w[q]``, ``out_c[q]`` receive the
+    values (a read-only probe). ``dec`` is the rule's decay table. Returns how many synapses needed
     postsynaptic spikes that had left the ring buffer (0 when the history is
     long enough).
 
@@ -259,14 +271,16 @@ def update_row(j, lo, hi, t, depress, commit, syn_post, d_dend, d_fix, post_ch, 
     if rule.rstdp:
         return _rstdp_row(lo, hi, t, depress, commit, syn_post, d_dend, d_fix, post_ch, w_a,
                           c_a, tl_a, x_pre[j], t_pre[j], h_t, h_k, h_r, h_n, d_t, d_v, d_n,
-                          rule, dec, out_w, out_c)
+                          rule, dec, out_w, out_c, transmit, tw, tw_off)
     return _stdp_row(lo, hi, t, depress, commit, syn_post, d_dend, d_fix, w_a, tl_a, x_pre[j],
-                     t_pre[j], h_t, h_k, h_r, h_n, rule, dec, out_w, out_c)
+                     t_pre[j], h_t, h_k, h_r, h_n, rule, dec, out_w, out_c, transmit, tw,
+                     tw_off)
 
 
 @njit_inline
 def _rstdp_row(lo, hi, t, depress, commit, syn_post, d_dend, d_fix, post_ch, w_a, c_a, tl_a,
-               x_last, t_x, h_t, h_k, h_r, h_n, d_t, d_v, d_n, rule, dec, out_w, out_c):
+               x_last, t_x, h_t, h_k, h_r, h_n, d_t, d_v, d_n, rule, dec, out_w, out_c,
+               transmit, tw, tw_off):
     """
     ``update_row`` for R-STDP: each synapse walks its stops in time order.
 
@@ -374,6 +388,8 @@ def _rstdp_row(lo, hi, t, depress, commit, syn_post, d_dend, d_fix, post_ch, w_a
             w_a[q] = w
             c_a[q] = c
             tl_a[q] = t
+            if transmit:
+                tw[np.int64(q) - tw_off] = np.float32(effective(w, rule))
         else:
             out_w[q] = w
             out_c[q] = c
@@ -382,7 +398,7 @@ def _rstdp_row(lo, hi, t, depress, commit, syn_post, d_dend, d_fix, post_ch, w_a
 
 @njit_inline
 def _stdp_row(lo, hi, t, depress, commit, syn_post, d_dend, d_fix, w_a, tl_a, x_last, t_x,
-              h_t, h_k, h_r, h_n, rule, dec, out_w, out_c):
+              h_t, h_k, h_r, h_n, rule, dec, out_w, out_c, transmit, tw, tw_off):
     """
     ``update_row`` for STDP: one backward scan of the history per synapse.
 
@@ -456,6 +472,8 @@ def _stdp_row(lo, hi, t, depress, commit, syn_post, d_dend, d_fix, w_a, tl_a, x_
         if commit:
             w_a[q] = w
             tl_a[q] = t
+            if transmit:
+                tw[np.int64(q) - tw_off] = np.float32(effective(w, rule))
         else:
             out_w[q] = w
             out_c[q] = 0.0
@@ -570,7 +588,7 @@ def run_trains(pre_n, pre_t, post_n, post_t, sample_t, row_ptr, syn_post, d_dend
             j = pre_n[ie]
             lost += update_row(j, row_ptr[j], row_ptr[j + 1], te, True, True, syn_post, d_dend,
                                d_fix, post_ch, w_a, c_a, tl_a, x_pre, t_pre, h_t, h_k, h_r, h_n,
-                               d_t, d_v, d_n, rule, dec, out_w[0], out_c[0])
+                               d_t, d_v, d_n, rule, dec, out_w[0], out_c[0], False, out_w[0], 0)
             events += row_ptr[j + 1] - row_ptr[j]
             pre_spike(j, te, x_pre, t_pre, rule, dec)
             ie += 1
@@ -578,7 +596,7 @@ def run_trains(pre_n, pre_t, post_n, post_t, sample_t, row_ptr, syn_post, d_dend
             for j in range(row_ptr.shape[0] - 1):
                 update_row(j, row_ptr[j], row_ptr[j + 1], tq, False, False, syn_post, d_dend,
                            d_fix, post_ch, w_a, c_a, tl_a, x_pre, t_pre, h_t, h_k, h_r, h_n, d_t,
-                           d_v, d_n, rule, dec, out_w[iq], out_c[iq])
+                           d_v, d_n, rule, dec, out_w[iq], out_c[iq], False, out_w[iq], 0)
             iq += 1
     hist.lost[0] += lost
     return events
